@@ -233,12 +233,13 @@ func (c *Client) do(ctx context.Context, action, query string, creds Credentials
 	if creds.SecurityToken == "" {
 		n--
 	}
-	sig, signed := Sign(SignInput{Method: http.MethodPost, Path: "/", Query: query, Headers: hs[:n], BodySHA256: EmptySHA256}, creds.AccessKeySecret)
+	in := SignInput{Method: http.MethodPost, Path: "/", Query: query, BodySHA256: EmptySHA256}
+	auth := in.authorization(hs[:n], creds.AccessKeyID, creds.AccessKeySecret)
 	h := req.Header
 	for _, x := range hs[1:n] {
 		h[canonicalName(x.Name)] = []string{x.Value}
 	}
-	h["Authorization"] = []string{AuthorizationHeader(creds.AccessKeyID, signed, sig)}
+	h["Authorization"] = []string{auth}
 	h["Accept"] = []string{"application/json"}
 	resp, err := c.hc.Do(req)
 	if err != nil {

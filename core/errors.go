@@ -109,6 +109,9 @@ func (e *Error) Kind() Kind {
 	case CodeMissingCredentials:
 		return KindMisconfigured
 	case CodeNetworkError, CodeBadResponse:
+		if e.StatusCode == 503 {
+			return KindUnavailable
+		}
 		return KindUpstream
 	}
 	if k, ok := codeKinds[e.Code]; ok {
@@ -213,8 +216,9 @@ func RateLimited(err error) (retryAfter time.Duration, ok bool) {
 }
 
 // IsTransient reports whether trying the same call again later may succeed
-// without any change: timeouts, transport failures, unreadable answers,
-// gateway throttling, Alibaba 5xx and ServiceUnavailable. Business limits
+// without any change: timeouts, transport failures, gateway throttling,
+// Alibaba 5xx and ServiceUnavailable. An unreadable answer with a 2xx status
+// is not transient: the call may have worked (an SMS may have gone out). Business limits
 // (FREQUENCY_FAIL, BUSINESS_LIMIT_CONTROL) and quota exhaustion are not
 // transient.
 func IsTransient(err error) bool {

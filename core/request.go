@@ -193,35 +193,36 @@ func (r *CheckRequest) Validate() error {
 	return nil
 }
 
-// appendParams appends r's parameters, only those set.
+// appendParams appends r's parameters that are set, in canonical order
+// (the sort in appendQuery then has nothing to do).
 func (r *SendRequest) appendParams(ps []param) []param {
-	ps = appendStr(ps, "PhoneNumber", r.PhoneNumber)
-	ps = appendStr(ps, "CountryCode", r.CountryCode)
-	ps = appendStr(ps, "SignName", r.SignName)
-	ps = appendStr(ps, "TemplateCode", r.TemplateCode)
-	ps = appendStr(ps, "TemplateParam", r.TemplateParam)
-	ps = appendStr(ps, "SchemeName", r.SchemeName)
-	ps = appendStr(ps, "SmsUpExtendCode", r.SmsUpExtendCode)
-	ps = appendStr(ps, "OutId", r.OutId)
+	ps = appendInt(ps, "AutoRetry", r.AutoRetry)
 	ps = appendInt(ps, "CodeLength", r.CodeLength)
-	ps = appendInt(ps, "ValidTime", r.ValidTime)
+	ps = appendInt(ps, "CodeType", r.CodeType)
+	ps = appendStr(ps, "CountryCode", r.CountryCode)
 	ps = appendInt(ps, "DuplicatePolicy", r.DuplicatePolicy)
 	ps = appendInt(ps, "Interval", r.Interval)
-	ps = appendInt(ps, "CodeType", r.CodeType)
+	ps = appendStr(ps, "OutId", r.OutId)
+	ps = appendStr(ps, "PhoneNumber", r.PhoneNumber)
 	if r.ReturnVerifyCode != nil {
 		ps = append(ps, param{"ReturnVerifyCode", strconv.FormatBool(*r.ReturnVerifyCode)})
 	}
-	ps = appendInt(ps, "AutoRetry", r.AutoRetry)
+	ps = appendStr(ps, "SchemeName", r.SchemeName)
+	ps = appendStr(ps, "SignName", r.SignName)
+	ps = appendStr(ps, "SmsUpExtendCode", r.SmsUpExtendCode)
+	ps = appendStr(ps, "TemplateCode", r.TemplateCode)
+	ps = appendStr(ps, "TemplateParam", r.TemplateParam)
+	ps = appendInt(ps, "ValidTime", r.ValidTime)
 	return ps
 }
 
 func (r *CheckRequest) appendParams(ps []param) []param {
-	ps = appendStr(ps, "PhoneNumber", r.PhoneNumber)
-	ps = appendStr(ps, "VerifyCode", r.VerifyCode)
-	ps = appendStr(ps, "SchemeName", r.SchemeName)
+	ps = appendInt(ps, "CaseAuthPolicy", r.CaseAuthPolicy)
 	ps = appendStr(ps, "CountryCode", r.CountryCode)
 	ps = appendStr(ps, "OutId", r.OutId)
-	ps = appendInt(ps, "CaseAuthPolicy", r.CaseAuthPolicy)
+	ps = appendStr(ps, "PhoneNumber", r.PhoneNumber)
+	ps = appendStr(ps, "SchemeName", r.SchemeName)
+	ps = appendStr(ps, "VerifyCode", r.VerifyCode)
 	return ps
 }
 

@@ -1,7 +1,6 @@
 package core
 
 import (
-	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
@@ -98,21 +97,61 @@ func StringToSign(canonicalRequest string) string {
 // Sign returns the hex signature of in under secret and the signed-header list.
 func Sign(in SignInput, secret string) (signature, signedHeaders string) {
 	var arr [8]Header
-	hs := lowerHeaders(arr[:0], in.Headers)
+	auth := in.authorization(lowerHeaders(arr[:0], in.Headers), "", secret)
+	signedHeaders, signature, _ = strings.Cut(strings.TrimPrefix(auth, Algorithm+" Credential=,SignedHeaders="), ",Signature=")
+	return signature, signedHeaders
+}
+
+// authorization returns the Authorization header value for in, whose
+// headers hs are already lower-case. It allocates only the result.
+func (in *SignInput) authorization(hs []Header, accessKeyID, secret string) string {
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	b, signed := in.appendCanonicalRequest((*bp)[:0], hs)
 	sum := sha256.Sum256(b)
-	signedHeaders = string(signed)
 
-	var sts [len(Algorithm) + 1 + 2*sha256.Size]byte
-	copy(sts[:], Algorithm+"\n")
-	hex.Encode(sts[len(Algorithm)+1:], sum[:])
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write(sts[:])
-	var raw [sha256.Size]byte
+	const prefix = Algorithm + "\n"
+	var sts [len(prefix) + 2*sha256.Size]byte
+	copy(sts[:], prefix)
+	hex.Encode(sts[len(prefix):], sum[:])
+	mac := hmacSHA256(secret, sts[:])
+
+	n := len(b)
+	b = append(b, Algorithm+" Credential="...)
+	b = append(b, accessKeyID...)
+	b = append(b, ",SignedHeaders="...)
+	b = append(b, signed...)
+	b = append(b, ",Signature="...)
+	b = hex.AppendEncode(b, mac[:])
+	auth := string(b[n:])
 	*bp = b
-	return hex.EncodeToString(mac.Sum(raw[:0])), signedHeaders
+	return auth
+}
+
+// hmacSHA256 is HMAC-SHA256 (RFC 2104) without heap allocation for messages
+// up to 128 bytes (a string to sign is 81).
+func hmacSHA256(key string, msg []byte) [sha256.Size]byte {
+	const block = 64
+	var k [block]byte
+	if len(key) > block {
+		sum := sha256.Sum256([]byte(key))
+		copy(k[:], sum[:])
+	} else {
+		copy(k[:], key)
+	}
+	var buf [block + 128]byte
+	in := buf[:0]
+	for _, c := range k {
+		in = append(in, c^0x36)
+	}
+	in = append(in, msg...)
+	inner := sha256.Sum256(in)
+	out := buf[:0]
+	for _, c := range k {
+		out = append(out, c^0x5c)
+	}
+	out = append(out, inner[:]...)
+	return sha256.Sum256(out)
 }
 
 // AuthorizationHeader formats the Authorization header value.
@@ -178,15 +217,18 @@ func CanonicalQuery(v url.Values) string {
 type param struct{ k, v string }
 
 // appendQuery appends the canonical query for ps to b; ps is reordered.
+// Names and values are encoded as they are appended; a name that needs
+// encoding (never one of the API's) is encoded once up front so the sort
+// sees encoded names.
 func appendQuery(b []byte, ps []param) []byte {
 	for i := range ps {
-		ps[i] = param{PercentEncode(ps[i].k), PercentEncode(ps[i].v)}
+		ps[i].k = PercentEncode(ps[i].k)
 	}
 	slices.SortFunc(ps, func(a, b param) int {
 		if c := strings.Compare(a.k, b.k); c != 0 {
 			return c
 		}
-		return strings.Compare(a.v, b.v)
+		return strings.Compare(PercentEncode(a.v), PercentEncode(b.v))
 	})
 	for i, p := range ps {
 		if i > 0 {
@@ -194,7 +236,7 @@ func appendQuery(b []byte, ps []param) []byte {
 		}
 		b = append(b, p.k...)
 		b = append(b, '=')
-		b = append(b, p.v...)
+		b = appendPercentEncoded(b, p.v)
 	}
 	return b
 }
@@ -207,19 +249,18 @@ func unreserved(c byte) bool {
 
 // PercentEncode encodes s as RFC 3986 over UTF-8: only A-Za-z0-9-_.~ stay
 // literal, every other byte becomes %XX with upper-case hex (space is %20,
-// "*" is %2A, "+" is %2B).
+// "*" is %2A, "+" is %2B). It returns s itself when nothing needs encoding.
 func PercentEncode(s string) string {
-	n := 0
 	for i := 0; i < len(s); i++ {
 		if !unreserved(s[i]) {
-			n++
+			return string(appendPercentEncoded(make([]byte, 0, len(s)+16), s))
 		}
 	}
-	if n == 0 {
-		return s
-	}
+	return s
+}
+
+func appendPercentEncoded(b []byte, s string) []byte {
 	const hexdig = "0123456789ABCDEF"
-	b := make([]byte, 0, len(s)+2*n)
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if unreserved(c) {
@@ -228,5 +269,5 @@ func PercentEncode(s string) string {
 			b = append(b, '%', hexdig[c>>4], hexdig[c&15])
 		}
 	}
-	return string(b)
+	return b
 }
