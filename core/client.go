@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -201,6 +202,12 @@ func neverSent(err error) bool {
 }
 
 func (c *Client) transportError(ctx context.Context, action string, err error) *Error {
+	// *url.Error prints the URL, whose query holds the phone number and the
+	// code: keep only the operation and the cause.
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = fmt.Errorf("%s %s: %w", ue.Op, strings.TrimSuffix(c.base, "/?"), ue.Err)
+	}
 	e := &Error{Action: action, Code: CodeNetworkError, Message: "request failed", Err: err}
 	var ne net.Error
 	switch {

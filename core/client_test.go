@@ -236,8 +236,11 @@ func TestRedialOnlyWhenNeverSent(t *testing.T) {
 	if _, err := c.Send(context.Background(), validSend()); KindOf(err) != KindUpstream || !IsTransient(err) {
 		t.Errorf("refused: %v", err)
 	}
-	if dials.Load() != 2 {
-		t.Errorf("refused connection dialed %d times, want 2", dials.Load())
+	if _, err := c.Check(context.Background(), validCheck()); strings.Contains(err.Error(), "13800000000") || strings.Contains(err.Error(), "1234") {
+		t.Errorf("transport error leaks the phone or code: %v", err)
+	}
+	if dials.Load() != 4 {
+		t.Errorf("refused connection dialed %d times over two calls, want 4", dials.Load())
 	}
 
 	var hits atomic.Int32
