@@ -1,0 +1,440 @@
+package limit
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// harness is one fresh Store under test plus control of its record clock.
+type harness struct {
+	store Store
+	// advance moves the clock that expires NoteSend/ConsumePass records.
+	advance func(t *testing.T, d time.Duration)
+}
+
+// t0 is the tests' base time; the odd microseconds exercise rounding.
+var t0 = time.Date(2025, 1, 2, 3, 4, 5, 600_000, time.UTC)
+
+// at returns t0+d.
+func at(d time.Duration) time.Time { return t0.Add(d) }
+
+// allow calls Allow and fails the test on error.
+func allow(t *testing.T, s Store, now time.Time, reqs ...Request) Decision {
+	t.Helper()
+	d, err := s.Allow(context.Background(), now, reqs...)
+	if err != nil {
+		t.Fatalf("Allow: %v", err)
+	}
+	return d
+}
+
+func wantAllowed(t *testing.T, d Decision) {
+	t.Helper()
+	if !d.Allowed || d.Denied != -1 || d.RetryAfter != 0 {
+		t.Fatalf("got %+v, want allowed", d)
+	}
+}
+
+func wantDenied(t *testing.T, d Decision, index int, retry time.Duration) {
+	t.Helper()
+	if d.Allowed || d.Denied != index || d.RetryAfter != retry {
+		t.Fatalf("got %+v, want denied at %d with RetryAfter %v", d, index, retry)
+	}
+}
+
+func req(key, rate string) Request {
+	r, err := ParseRate(rate)
+	if err != nil {
+		panic(err)
+	}
+	return Request{Key: key, Rate: r}
+}
+
+// testStore is the conformance suite every Store must pass.
+func testStore(t *testing.T, newHarness func(t *testing.T) harness) {
+	ctx := context.Background()
+
+	t.Run("NThenRefused", func(t *testing.T) {
+		s := newHarness(t).store
+		k := req("send:phone:86:13800001111", "3/1m")
+		wantAllowed(t, allow(t, s, at(0), k))
+		wantAllowed(t, allow(t, s, at(10*time.Second), k))
+		wantAllowed(t, allow(t, s, at(20*time.Second), k))
+		wantDenied(t, allow(t, s, at(30*time.Second), k), 0, 30*time.Second)
+		wantDenied(t, allow(t, s, at(time.Minute-time.Millisecond), k), 0, time.Millisecond)
+		// Off the millisecond grid, RetryAfter is whole milliseconds and
+		// exactly long enough.
+		odd := at(30*time.Second + 400*time.Microsecond)
+		d := allow(t, s, odd, k)
+		if d.Allowed || d.RetryAfter%time.Millisecond != 0 || d.RetryAfter < 29*time.Second {
+			t.Fatalf("got %+v, want denied with about 30s in whole ms", d)
+		}
+		wantDenied(t, allow(t, s, odd.Add(d.RetryAfter-time.Millisecond), k), 0, time.Millisecond)
+		// The first event leaves the window exactly Per after it.
+		wantAllowed(t, allow(t, s, odd.Add(d.RetryAfter), k))
+		wantDenied(t, allow(t, s, at(time.Minute), k), 0, 10*time.Second)
+	})
+
+	t.Run("WindowSlides", func(t *testing.T) {
+		s := newHarness(t).store
+		k := req("k", "2/10s")
+		wantAllowed(t, allow(t, s, at(0), k))
+		wantAllowed(t, allow(t, s, at(5*time.Second), k))
+		wantDenied(t, allow(t, s, at(9*time.Second), k), 0, time.Second)
+		wantAllowed(t, allow(t, s, at(10*time.Second), k))
+		wantDenied(t, allow(t, s, at(15*time.Second-time.Millisecond), k), 0, time.Millisecond)
+		wantAllowed(t, allow(t, s, at(15*time.Second), k))
+		wantDenied(t, allow(t, s, at(16*time.Second), k), 0, 4*time.Second)
+		// Long after, the window is empty again.
+		wantAllowed(t, allow(t, s, at(time.Hour), k))
+		wantAllowed(t, allow(t, s, at(time.Hour), k))
+		wantDenied(t, allow(t, s, at(time.Hour), k), 0, 10*time.Second)
+	})
+
+	t.Run("MatchesReferenceModel", func(t *testing.T) {
+		s := newHarness(t).store
+		reqs := []Request{req("a", "5/10s"), req("b", "3/4s"), req("c", "20/1m")}
+		ref := make([][]int64, len(reqs)) // allowed event times per request, ms
+		rng := rand.New(rand.NewPCG(1, 2))
+		nowMs := t0.UnixMilli()
+		allowedN := 0
+		for step := range 600 {
+			nowMs += rng.Int64N(2500)
+			want := referenceAllow(ref, reqs, nowMs)
+			got := allow(t, s, time.UnixMilli(nowMs), reqs...)
+			if got != want {
+				t.Fatalf("step %d at +%dms: got %+v, want %+v", step, nowMs-t0.UnixMilli(), got, want)
+			}
+			if got.Allowed {
+				allowedN++
+				for i := range ref {
+					ref[i] = append(ref[i], nowMs)
+				}
+			}
+		}
+		if allowedN < 100 || allowedN > 500 {
+			t.Fatalf("%d of 600 allowed; the walk does not exercise both outcomes", allowedN)
+		}
+	})
+
+	t.Run("AllOrNothing", func(t *testing.T) {
+		s := newHarness(t).store
+		a, b := req("a", "2/1m"), req("b", "1/1m")
+		wantAllowed(t, allow(t, s, at(0), a, b))
+		// b is full: refused, and a is not counted.
+		wantDenied(t, allow(t, s, at(time.Second), a, b), 1, 59*time.Second)
+		wantAllowed(t, allow(t, s, at(2*time.Second), a))
+		wantDenied(t, allow(t, s, at(3*time.Second), a), 0, 57*time.Second)
+
+		// Refused at index 0: the later requests are not counted either.
+		c, d := req("c", "1/1m"), req("d", "1/1m")
+		wantAllowed(t, allow(t, s, at(0), c))
+		wantDenied(t, allow(t, s, at(time.Second), c, d), 0, 59*time.Second)
+		wantAllowed(t, allow(t, s, at(time.Second), d))
+		wantDenied(t, allow(t, s, at(time.Second), d), 0, time.Minute)
+	})
+
+	t.Run("FirstRefusedIndex", func(t *testing.T) {
+		s := newHarness(t).store
+		ok, full1, full2 := req("ok", "5/1h"), req("full1", "1/1h"), req("full2", "1/1m")
+		wantAllowed(t, allow(t, s, at(0), full1))
+		wantAllowed(t, allow(t, s, at(0), full2))
+		wantDenied(t, allow(t, s, at(time.Second), ok, full1, full2), 1, time.Hour-time.Second)
+		wantDenied(t, allow(t, s, at(time.Second), ok, full2, full1), 1, time.Minute-time.Second)
+	})
+
+	t.Run("KeysIndependent", func(t *testing.T) {
+		s := newHarness(t).store
+		wantAllowed(t, allow(t, s, at(0), req("k1", "1/1h")))
+		wantAllowed(t, allow(t, s, at(0), req("k2", "1/1h")))
+		wantDenied(t, allow(t, s, at(0), req("k1", "1/1h")), 0, time.Hour)
+		// One Key with two periods keeps two logs.
+		wantAllowed(t, allow(t, s, at(0), req("k1", "1/1m")))
+		wantDenied(t, allow(t, s, at(0), req("k1", "1/1m")), 0, time.Minute)
+		wantAllowed(t, allow(t, s, at(time.Minute), req("k1", "1/1m")))
+		wantDenied(t, allow(t, s, at(time.Minute), req("k1", "1/1h")), 0, time.Hour-time.Minute)
+	})
+
+	t.Run("RepeatedRequestInOneCall", func(t *testing.T) {
+		s := newHarness(t).store
+		k2 := req("k", "2/1m")
+		wantAllowed(t, allow(t, s, at(0), k2, k2))
+		wantDenied(t, allow(t, s, at(time.Second), k2), 0, 59*time.Second)
+
+		k1 := req("j", "1/1m")
+		wantDenied(t, allow(t, s, at(0), k1, k1), 1, time.Minute)
+		wantAllowed(t, allow(t, s, at(0), k1)) // the refused call counted nothing
+	})
+
+	t.Run("NoRequests", func(t *testing.T) {
+		s := newHarness(t).store
+		wantAllowed(t, allow(t, s, at(0)))
+	})
+
+	t.Run("InvalidRequests", func(t *testing.T) {
+		s := newHarness(t).store
+		phone := "send:phone:86:13800001111"
+		for name, reqs := range map[string][]Request{
+			"zero rate":   {req("ok", "1/1h"), {Key: phone}},
+			"zero N":      {{Key: phone, Rate: Rate{Per: time.Hour}}},
+			"sub-ms":      {{Key: phone, Rate: Rate{N: 1, Per: time.Microsecond}}},
+			"empty key":   {{Rate: Rate{1, time.Hour}}},
+			"N above max": {{Key: phone, Rate: Rate{MaxN + 1, time.Hour}}},
+		} {
+			_, err := s.Allow(ctx, at(0), reqs...)
+			if err == nil {
+				t.Errorf("%s: Allow succeeded", name)
+				continue
+			}
+			if strings.Contains(err.Error(), "13800001111") {
+				t.Errorf("%s: error %q leaks the key", name, err)
+			}
+		}
+		// Nothing was counted by the failed calls.
+		wantAllowed(t, allow(t, s, at(0), req("ok", "1/1h")))
+	})
+
+	t.Run("AllowConcurrent", func(t *testing.T) {
+		s := newHarness(t).store
+		k := req("hot", "7/1m")
+		var n atomic.Int64
+		errs := make(chan error, 200)
+		var wg sync.WaitGroup
+		for i := range 200 {
+			wg.Go(func() {
+				d, err := s.Allow(ctx, at(time.Duration(i)*time.Millisecond), k)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if d.Allowed {
+					n.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		if got := n.Load(); got != 7 {
+			t.Fatalf("%d of 200 allowed, want 7", got)
+		}
+	})
+
+	t.Run("PassSemantics", func(t *testing.T) {
+		s := newHarness(t).store
+		const ttl = 10 * time.Minute
+		key := "pass:86:13800001111:scheme"
+		wantUsed(t, s, key, false)
+		wantPass(t, s, key, ttl, true) // first PASS ever, no NoteSend
+		wantUsed(t, s, key, true)
+		wantPass(t, s, key, ttl, false) // replayed
+
+		mustNoteSend(t, s, key, ttl)
+		wantUsed(t, s, key, false)
+		wantPass(t, s, key, ttl, true)
+		wantUsed(t, s, key, true)
+		wantPass(t, s, key, ttl, false)
+		wantPass(t, s, key, ttl, false)
+
+		// Two sends, one PASS: the latest code is used up.
+		mustNoteSend(t, s, key, ttl)
+		mustNoteSend(t, s, key, ttl)
+		wantPass(t, s, key, ttl, true)
+		wantPass(t, s, key, ttl, false)
+
+		// A fresh key sent to but not yet checked.
+		other := "pass:86:13900002222:scheme"
+		mustNoteSend(t, s, other, ttl)
+		wantUsed(t, s, other, false)
+		wantUsed(t, s, key, true)
+		wantPass(t, s, other, ttl, true)
+		wantUsed(t, s, other, true)
+	})
+
+	t.Run("PassInvalid", func(t *testing.T) {
+		s := newHarness(t).store
+		if err := s.NoteSend(ctx, "", time.Minute); err == nil {
+			t.Error("NoteSend with empty key succeeded")
+		}
+		if err := s.NoteSend(ctx, "k", 0); err == nil {
+			t.Error("NoteSend with zero ttl succeeded")
+		}
+		if _, err := s.ConsumePass(ctx, "k", -time.Second); err == nil {
+			t.Error("ConsumePass with negative ttl succeeded")
+		}
+		if _, err := s.ConsumePass(ctx, "", time.Minute); err == nil {
+			t.Error("ConsumePass with empty key succeeded")
+		}
+		if _, err := s.Used(ctx, ""); err == nil {
+			t.Error("Used with empty key succeeded")
+		}
+		wantPass(t, s, "k", time.Minute, true) // the failed calls left no trace
+	})
+
+	t.Run("ConsumePassConcurrent", func(t *testing.T) {
+		s := newHarness(t).store
+		const key = "pass:race"
+		mustNoteSend(t, s, key, time.Minute)
+		for round := range 3 {
+			var n atomic.Int64
+			errs := make(chan error, 100)
+			var wg sync.WaitGroup
+			for range 100 {
+				wg.Go(func() {
+					ok, err := s.ConsumePass(ctx, key, time.Minute)
+					if err != nil {
+						errs <- err
+					} else if ok {
+						n.Add(1)
+					}
+				})
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Fatal(err)
+			}
+			if got := n.Load(); got != 1 {
+				t.Fatalf("round %d: %d of 100 ConsumePass calls got true, want 1", round, got)
+			}
+			mustNoteSend(t, s, key, time.Minute)
+		}
+	})
+
+	t.Run("PassExpiry", func(t *testing.T) {
+		h := newHarness(t)
+		s := h.store
+		const ttl = 10 * time.Minute
+		key := "pass:expiry"
+		mustNoteSend(t, s, key, ttl)
+		wantPass(t, s, key, ttl, true)
+		h.advance(t, ttl/2)
+		wantUsed(t, s, key, true)
+		wantPass(t, s, key, ttl, false) // a refused PASS does not renew
+		h.advance(t, ttl/2)
+		// The record is gone; a PASS counts as the first ever.
+		wantUsed(t, s, key, false)
+		wantPass(t, s, key, ttl, true)
+
+		// ConsumePass renews the record's ttl.
+		key2 := "pass:renew"
+		mustNoteSend(t, s, key2, ttl)
+		h.advance(t, 8*time.Minute)
+		wantPass(t, s, key2, ttl, true)
+		h.advance(t, 8*time.Minute)
+		wantUsed(t, s, key2, true)
+		h.advance(t, 2*time.Minute)
+		wantUsed(t, s, key2, false)
+
+		// NoteSend expiry forgets the generation too.
+		key3 := "pass:sent"
+		mustNoteSend(t, s, key3, time.Minute)
+		wantPass(t, s, key3, ttl, true)
+		mustNoteSend(t, s, key3, time.Minute) // ttl back to 1m
+		h.advance(t, time.Minute)
+		wantUsed(t, s, key3, false)
+		wantPass(t, s, key3, ttl, true)
+		wantPass(t, s, key3, ttl, false)
+	})
+
+	t.Run("CanceledContext", func(t *testing.T) {
+		s := newHarness(t).store
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		if _, err := s.Allow(cctx, at(0), req("k", "1/1h")); err == nil {
+			t.Error("Allow with canceled context succeeded")
+		}
+		if err := s.NoteSend(cctx, "k", time.Minute); err == nil {
+			t.Error("NoteSend with canceled context succeeded")
+		}
+		if _, err := s.ConsumePass(cctx, "k", time.Minute); err == nil {
+			t.Error("ConsumePass with canceled context succeeded")
+		}
+		if _, err := s.Used(cctx, "k"); err == nil {
+			t.Error("Used with canceled context succeeded")
+		}
+	})
+}
+
+// referenceAllow is a naive model of Allow over logs of allowed event times:
+// it counts the events in (now-Per, now] and searches for the retry time
+// one millisecond at a time.
+func referenceAllow(logs [][]int64, reqs []Request, nowMs int64) Decision {
+	inWindow := func(log []int64, perMs, t int64) int {
+		n := 0
+		for _, e := range log {
+			if e > t-perMs && e <= t {
+				n++
+			}
+		}
+		return n
+	}
+	for i, rq := range reqs {
+		perMs := rq.Rate.Per.Milliseconds()
+		if inWindow(logs[i], perMs, nowMs) < rq.Rate.N {
+			continue
+		}
+		for d := int64(1); ; d++ {
+			if inWindow(logs[i], perMs, nowMs+d) < rq.Rate.N {
+				return Decision{Denied: i, RetryAfter: time.Duration(d) * time.Millisecond}
+			}
+		}
+	}
+	return Decision{Allowed: true, Denied: -1}
+}
+
+func wantUsed(t *testing.T, s Store, key string, want bool) {
+	t.Helper()
+	got, err := s.Used(context.Background(), key)
+	if err != nil {
+		t.Fatalf("Used: %v", err)
+	}
+	if got != want {
+		t.Fatalf("Used(%s) = %v, want %v", key, got, want)
+	}
+}
+
+func wantPass(t *testing.T, s Store, key string, ttl time.Duration, want bool) {
+	t.Helper()
+	got, err := s.ConsumePass(context.Background(), key, ttl)
+	if err != nil {
+		t.Fatalf("ConsumePass: %v", err)
+	}
+	if got != want {
+		t.Fatalf("ConsumePass(%s) = %v, want %v", key, got, want)
+	}
+}
+
+func mustNoteSend(t *testing.T, s Store, key string, ttl time.Duration) {
+	t.Helper()
+	if err := s.NoteSend(context.Background(), key, ttl); err != nil {
+		t.Fatalf("NoteSend: %v", err)
+	}
+}
+
+// benchAllow measures Allow with keys rotating over 1000 phones at 5/1m and
+// the clock moving 10ms per call, so most calls are allowed and some not.
+func benchAllow(b *testing.B, s Store) {
+	ctx := context.Background()
+	keys := make([]Request, 1000)
+	for i := range keys {
+		keys[i] = req(fmt.Sprintf("send:phone:86:1380000%04d", i), "5/1m")
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		if _, err := s.Allow(ctx, at(time.Duration(i)*10*time.Millisecond), keys[i%len(keys)]); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
