@@ -1,0 +1,359 @@
+package function
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	"smsverify/core"
+	"smsverify/function/limit"
+	"smsverify/function/verifytoken"
+)
+
+// Caller kinds.
+const (
+	callerPublic  = "public"  // an HTTP caller without an API key
+	callerTrusted = "trusted" // an HTTP caller with a key from API_KEYS
+	callerEvent   = "event"   // a non-HTTP invocation: the platform checked its permission
+)
+
+// caller is who is asking.
+type caller struct {
+	kind string
+	ip   string // client IP for HTTP callers; "" for events
+}
+
+func (c caller) trusted() bool { return c.kind != callerPublic }
+
+// Field sets, by the API's own JSON names.
+var (
+	sendFields       = jsonFields(core.SendRequest{})
+	checkFields      = jsonFields(core.CheckRequest{})
+	publicSendFields = []string{"PhoneNumber", "CountryCode", "TemplateCode", "SchemeName", "OutId"}
+)
+
+func jsonFields(v any) []string {
+	t := reflect.TypeOf(v)
+	out := make([]string, 0, t.NumField())
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		out = append(out, name)
+	}
+	return out
+}
+
+// SendAnswer is the 200 answer of /send: Alibaba's answer plus what a client
+// needs next.
+type SendAnswer struct {
+	Code      string         `json:"Code"`
+	Message   string         `json:"Message"`
+	RequestId string         `json:"RequestId"`
+	Success   bool           `json:"Success"`
+	Model     core.SendModel `json:"Model"`
+	// ResendAfter is the number of seconds until the next code may be sent
+	// to this number (the send Interval).
+	ResendAfter int64 `json:"ResendAfter"`
+	// ExpiresIn is the number of seconds the code stays valid.
+	ExpiresIn int64 `json:"ExpiresIn"`
+}
+
+// CheckAnswer is the 200 answer of /check.
+type CheckAnswer struct {
+	Code      string     `json:"Code"`
+	Message   string     `json:"Message"`
+	RequestId string     `json:"RequestId"`
+	Success   bool       `json:"Success"`
+	Model     CheckModel `json:"Model"`
+}
+
+// CheckModel is CheckAnswer's Model: Alibaba's, plus a verification token
+// after a PASS when VERIFY_TOKEN_SECRET is set.
+type CheckModel struct {
+	VerifyResult         string `json:"VerifyResult"` // PASS or UNKNOWN
+	OutId                string `json:"OutId,omitempty"`
+	VerifyToken          string `json:"VerifyToken,omitempty"`
+	VerifyTokenExpiresAt int64  `json:"VerifyTokenExpiresAt,omitempty"` // Unix seconds
+}
+
+// ErrorAnswer is the body of every failure.
+type ErrorAnswer struct {
+	Code       string `json:"Code"`
+	Message    string `json:"Message"`
+	RequestId  string `json:"RequestId"`
+	Success    bool   `json:"Success"`
+	RetryAfter int64  `json:"RetryAfter,omitempty"` // seconds, with 429
+}
+
+// decodeParams decodes a JSON object of API parameters into dst. Every key
+// must be one of fields (else INVALID_PARAMETERS: unknown field) and, unless
+// allowed is nil, one of allowed (else FIELD_NOT_ALLOWED). Keys are matched
+// exactly; skip names keys that belong to the envelope (Action).
+func decodeParams(body []byte, fields, allowed []string, skip string, dst any) *apiError {
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(body, &keys); err != nil || keys == nil {
+		return newError(CodeInvalidJSON, "body must be a JSON object")
+	}
+	names := make([]string, 0, len(keys))
+	for k := range keys {
+		names = append(names, k)
+	}
+	slices.Sort(names) // name the same field first every time
+	for _, k := range names {
+		switch {
+		case k == skip && skip != "":
+		case !slices.Contains(fields, k):
+			return newError(CodeInvalidParameters, "unknown field "+quoteField(k))
+		case allowed != nil && !slices.Contains(allowed, k):
+			return newError(CodeFieldNotAllowed, "field "+k+" is set by the server; only trusted callers may set it")
+		}
+	}
+	if err := json.Unmarshal(body, dst); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return newError(CodeInvalidParameters, te.Field+" must be a JSON "+jsonKind(te.Type.String()))
+		}
+		return newError(CodeInvalidJSON, "body must be a JSON object")
+	}
+	return nil
+}
+
+// quoteField shows a caller's unknown key, cut short and quoted.
+func quoteField(k string) string {
+	if len(k) > 40 {
+		k = k[:40] + "…"
+	}
+	b, _ := json.Marshal(k)
+	return string(b)
+}
+
+func jsonKind(goType string) string {
+	switch strings.TrimPrefix(goType, "*") {
+	case "int64":
+		return "integer"
+	case "bool":
+		return "boolean"
+	}
+	return "string"
+}
+
+// secureHash names a phone in the limit store without storing the number.
+func secureHash(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+func countryOf(cc string) string {
+	if cc == "" {
+		return "86"
+	}
+	return cc
+}
+
+// allow applies limits; names maps each request to its refusal code.
+func (s *Service) allow(ctx context.Context, reqs []limit.Request, names []string) *apiError {
+	d, err := s.store.Allow(ctx, s.now(), reqs...)
+	if err != nil {
+		e := newError(CodeLimitStoreDown, "rate limit store unavailable; try again later")
+		e.Transient, e.cause = true, err
+		return e
+	}
+	if d.Allowed {
+		return nil
+	}
+	e := newError(names[d.Denied], limitMessages[names[d.Denied]])
+	e.RetryAfter = d.RetryAfter
+	return e
+}
+
+var limitMessages = map[string]string{
+	CodeSendLimitPhone:  "too many codes sent to this number; try again later",
+	CodeSendLimitIP:     "too many codes requested from this address; try again later",
+	CodeSendLimitGlobal: "the service has sent all the codes it may for now; try again later",
+	CodeCheckLimitPhone: "too many checks for this number; wait, then try again",
+	CodeCheckLimitIP:    "too many checks from this address; wait, then try again",
+}
+
+// codeKey names the latest code sent to a number in a scheme.
+func codeKey(cc, phone, scheme string) string { return "code:" + secureHash(cc, phone, scheme) }
+
+// send runs SendSmsVerifyCode for c with the parameters in body.
+func (s *Service) send(ctx context.Context, c caller, body []byte, skip string, al *accessLog) (any, *apiError) {
+	al.Action = core.ActionSend
+	var allowed []string
+	if !c.trusted() {
+		allowed = publicSendFields
+	}
+	req := s.cfg.sendDefaults()
+	req.TemplateParam = ""
+	if e := decodeParams(body, sendFields, allowed, skip, &req); e != nil {
+		return nil, e
+	}
+	al.Phone = MaskedPhone(req.PhoneNumber)
+	if !c.trusted() {
+		if !slices.Contains(s.cfg.TemplateCodes, req.TemplateCode) {
+			return nil, newError(CodeInvalidParameters, "TemplateCode must be one of "+strings.Join(s.cfg.TemplateCodes, ", "))
+		}
+		if !slices.Contains(s.cfg.SchemeNames, req.SchemeName) {
+			return nil, newError(CodeInvalidParameters, "SchemeName is not one this service sends for")
+		}
+	}
+	validTime := int64(300)
+	if req.ValidTime != nil {
+		validTime = *req.ValidTime
+	}
+	if req.TemplateParam == "" {
+		req.TemplateParam = templateParam(validTime)
+	}
+	if err := req.Validate(); err != nil {
+		return nil, fromCore(err)
+	}
+	cc := countryOf(req.CountryCode)
+	reqs := []limit.Request{{Key: "send:phone:" + secureHash(cc, req.PhoneNumber), Rate: s.cfg.SendLimitPerPhone}}
+	names := []string{CodeSendLimitPhone}
+	if !c.trusted() {
+		reqs = append(reqs, limit.Request{Key: "send:ip:" + c.ip, Rate: s.cfg.SendLimitPerIP})
+		names = append(names, CodeSendLimitIP)
+	}
+	reqs = append(reqs, limit.Request{Key: "send:global", Rate: s.cfg.SendLimitGlobal})
+	names = append(names, CodeSendLimitGlobal)
+	if e := s.allow(ctx, reqs, names); e != nil {
+		return nil, e
+	}
+
+	uctx, cancel := upstreamContext(ctx)
+	defer cancel()
+	res, err := s.client.Send(uctx, &req)
+	if err != nil {
+		return nil, fromCore(err)
+	}
+	al.UpstreamID, al.BizID = res.RequestId, res.Model.BizId
+	if err := s.store.NoteSend(ctx, codeKey(cc, req.PhoneNumber, req.SchemeName), codeTTL(validTime)); err != nil {
+		// The SMS is out; without the note an older code could pass once
+		// more after a later PASS. Answer the send, record the failure.
+		al.Err = err
+	}
+	interval := int64(60)
+	if req.Interval != nil {
+		interval = *req.Interval
+	}
+	ans := &SendAnswer{Code: res.Code, Message: res.Message, RequestId: res.RequestId, Success: true,
+		Model: res.Model, ResendAfter: interval, ExpiresIn: validTime}
+	if !c.trusted() || req.ReturnVerifyCode == nil || !*req.ReturnVerifyCode {
+		ans.Model.VerifyCode = ""
+	}
+	return ans, nil
+}
+
+// codeTTL keeps "this code was used" marks for as long as a code can live.
+func codeTTL(validTime int64) time.Duration {
+	return max(time.Duration(min(validTime, 7*24*3600))*time.Second, 24*time.Hour)
+}
+
+// check runs CheckSmsVerifyCode for c with the parameters in body.
+func (s *Service) check(ctx context.Context, c caller, body []byte, skip string, al *accessLog) (any, *apiError) {
+	al.Action = core.ActionCheck
+	req := core.CheckRequest{SchemeName: s.cfg.SchemeName}
+	if e := decodeParams(body, checkFields, nil, skip, &req); e != nil {
+		return nil, e
+	}
+	al.Phone = MaskedPhone(req.PhoneNumber)
+	if !c.trusted() && !slices.Contains(s.cfg.SchemeNames, req.SchemeName) {
+		return nil, newError(CodeInvalidParameters, "SchemeName is not one this service sends for")
+	}
+	if err := req.Validate(); err != nil {
+		return nil, fromCore(err)
+	}
+	cc := countryOf(req.CountryCode)
+	reqs := []limit.Request{{Key: "check:phone:" + secureHash(cc, req.PhoneNumber), Rate: s.cfg.CheckLimitPerPhone}}
+	names := []string{CodeCheckLimitPhone}
+	if !c.trusted() {
+		reqs = append(reqs, limit.Request{Key: "check:ip:" + c.ip, Rate: s.cfg.CheckLimitPerIP})
+		names = append(names, CodeCheckLimitIP)
+	}
+	if e := s.allow(ctx, reqs, names); e != nil {
+		return nil, e
+	}
+
+	key := codeKey(cc, req.PhoneNumber, req.SchemeName)
+	used, err := s.store.Used(ctx, key)
+	if err != nil {
+		e := newError(CodeLimitStoreDown, "rate limit store unavailable; try again later")
+		e.Transient, e.cause = true, err
+		return nil, e
+	}
+	ans := &CheckAnswer{Code: CodeOK, Message: "OK", Success: true, Model: CheckModel{VerifyResult: "UNKNOWN", OutId: req.OutId}}
+	if used {
+		// The latest code was used up by a PASS: no upstream call.
+		al.Result = ans.Model.VerifyResult
+		return ans, nil
+	}
+	uctx, cancel := upstreamContext(ctx)
+	defer cancel()
+	res, err := s.client.Check(uctx, &req)
+	if err != nil {
+		return nil, fromCore(err)
+	}
+	al.UpstreamID = res.RequestId
+	ans.Code, ans.Message, ans.RequestId = res.Code, res.Message, res.RequestId
+	ans.Model.VerifyResult, ans.Model.OutId = res.Model.VerifyResult, res.Model.OutId
+	if res.Passed() {
+		first, err := s.store.ConsumePass(ctx, key, 24*time.Hour)
+		if err != nil {
+			e := newError(CodeLimitStoreDown, "rate limit store unavailable; try again later")
+			e.Transient, e.cause = true, err
+			return nil, e
+		}
+		if !first {
+			ans.Model.VerifyResult = "UNKNOWN" // a replayed code
+		} else if s.tokens != nil {
+			tok, exp, err := s.tokens.Issue(verifytoken.Claims{PhoneNumber: req.PhoneNumber, CountryCode: cc, Scheme: req.SchemeName})
+			if err != nil {
+				e := newError(CodeInternal, "could not issue a verification token")
+				e.cause = err
+				return nil, e
+			}
+			ans.Model.VerifyToken, ans.Model.VerifyTokenExpiresAt = tok, exp.Unix()
+		}
+	}
+	al.Result = ans.Model.VerifyResult
+	return ans, nil
+}
+
+// errorAnswer renders e for the caller.
+func errorAnswer(e *apiError, requestID string) ErrorAnswer {
+	a := ErrorAnswer{Code: e.Code, Message: e.Message, RequestId: e.RequestID}
+	if a.RequestId == "" {
+		a.RequestId = requestID
+	}
+	if e.RetryAfter > 0 {
+		a.RetryAfter = retrySeconds(e.RetryAfter)
+	}
+	return a
+}
+
+// retrySeconds rounds up to whole seconds, at least 1.
+func retrySeconds(d time.Duration) int64 {
+	return max(int64((d+time.Second-1)/time.Second), 1)
+}
+
+// marshal encodes v; the answers here always encode.
+func marshal(v any) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return []byte(`{"Code":"INTERNAL_ERROR","Message":"encoding failed","Success":false}` + "\n")
+	}
+	return b.Bytes()
+}

@@ -1,0 +1,270 @@
+package function
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+
+	"smsverify/core"
+	"smsverify/function/limit"
+	"smsverify/function/verifytoken"
+)
+
+// Config is the whole configuration, read from the environment by
+// LoadConfig. The variable names are the public contract (DESIGN.md).
+type Config struct {
+	AccessKeyID     string `envconfig:"ALIBABA_CLOUD_ACCESS_KEY_ID"`
+	AccessKeySecret string `envconfig:"ALIBABA_CLOUD_ACCESS_KEY_SECRET"`
+	SecurityToken   string `envconfig:"ALIBABA_CLOUD_SECURITY_TOKEN"`
+
+	Endpoint string        `envconfig:"DYPNS_ENDPOINT" default:"https://dypnsapi.aliyuncs.com"`
+	Timeout  time.Duration `envconfig:"DYPNS_TIMEOUT" default:"5s"`
+
+	SignName        string   `envconfig:"SMS_SIGN_NAME" default:"速通互联验证码"`
+	TemplateCode    string   `envconfig:"SMS_TEMPLATE_CODE" default:"100001"`
+	TemplateCodes   []string `envconfig:"SMS_TEMPLATE_CODES" default:"100001,100002,100003,100004,100005"`
+	SchemeName      string   `envconfig:"SMS_SCHEME_NAME"`
+	SchemeNames     []string `envconfig:"SMS_SCHEME_NAMES"`
+	CodeLength      int64    `envconfig:"SMS_CODE_LENGTH" default:"4"`
+	CodeType        int64    `envconfig:"SMS_CODE_TYPE" default:"1"`
+	ValidTime       int64    `envconfig:"SMS_VALID_TIME" default:"300"`
+	Interval        int64    `envconfig:"SMS_INTERVAL" default:"60"`
+	DuplicatePolicy int64    `envconfig:"SMS_DUPLICATE_POLICY" default:"1"`
+	AutoRetry       int64    `envconfig:"SMS_AUTO_RETRY" default:"1"`
+
+	APIKeys            []string `envconfig:"API_KEYS"`
+	CORSAllowedOrigins []string `envconfig:"CORS_ALLOWED_ORIGINS"`
+
+	Port string `envconfig:"PORT" default:"8080"`
+	Host string `envconfig:"HOST" default:"127.0.0.1"`
+
+	SendLimitPerPhone  limit.Rate `envconfig:"SMS_LIMIT_PER_PHONE" default:"5/1h"`
+	SendLimitPerIP     limit.Rate `envconfig:"SMS_LIMIT_PER_IP" default:"20/1h"`
+	SendLimitGlobal    limit.Rate `envconfig:"SMS_LIMIT_GLOBAL" default:"1000/24h"`
+	CheckLimitPerPhone limit.Rate `envconfig:"CHECK_LIMIT_PER_PHONE" default:"5/15m"`
+	CheckLimitPerIP    limit.Rate `envconfig:"CHECK_LIMIT_PER_IP" default:"30/5m"`
+	LimitStore         string     `envconfig:"LIMIT_STORE" default:"memory"`
+	RedisURL           string     `envconfig:"REDIS_URL"`
+	TrustedProxies     []string   `envconfig:"TRUSTED_PROXIES"`
+
+	VerifyTokenSecret string        `envconfig:"VERIFY_TOKEN_SECRET"`
+	VerifyTokenTTL    time.Duration `envconfig:"VERIFY_TOKEN_TTL" default:"5m"`
+}
+
+// minAPIKeyLen keeps guessable keys out of API_KEYS.
+const minAPIKeyLen = 16
+
+// LoadConfig reads the environment into a Config and validates it.
+func LoadConfig() (Config, error) {
+	var c Config
+	if err := envconfig.Process("", &c); err != nil {
+		return c, fmt.Errorf("config: %w", redactEnvError(err))
+	}
+	c.normalize()
+	return c, c.Validate()
+}
+
+// redactEnvError keeps a variable's value out of envconfig's parse errors.
+func redactEnvError(err error) error {
+	var pe *envconfig.ParseError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s: cannot parse as %s: %w", pe.KeyName, pe.TypeName, unwrapAll(pe.Err))
+	}
+	return err
+}
+
+// unwrapAll drops wrappers that quote the input (strconv and time quote it).
+func unwrapAll(err error) error {
+	var ne interface{ Unwrap() error }
+	for errors.As(err, &ne) && ne.Unwrap() != nil {
+		err = ne.Unwrap()
+	}
+	if strings.Contains(err.Error(), `"`) {
+		return errors.New("invalid value")
+	}
+	return err
+}
+
+// normalize trims list entries and drops empty ones.
+func (c *Config) normalize() {
+	for _, l := range []*[]string{&c.TemplateCodes, &c.SchemeNames, &c.APIKeys, &c.CORSAllowedOrigins, &c.TrustedProxies} {
+		out := (*l)[:0]
+		for _, s := range *l {
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
+		}
+		*l = out
+	}
+	if len(c.SchemeNames) == 0 {
+		c.SchemeNames = []string{c.SchemeName}
+	}
+}
+
+// sendParamEnv names the variable behind each server-side send parameter.
+var sendParamEnv = map[string]string{
+	"SignName": "SMS_SIGN_NAME", "TemplateCode": "SMS_TEMPLATE_CODE", "SchemeName": "SMS_SCHEME_NAME",
+	"CodeLength": "SMS_CODE_LENGTH", "CodeType": "SMS_CODE_TYPE", "ValidTime": "SMS_VALID_TIME",
+	"Interval": "SMS_INTERVAL", "DuplicatePolicy": "SMS_DUPLICATE_POLICY", "AutoRetry": "SMS_AUTO_RETRY",
+}
+
+// Validate reports every bad variable at once, by name, never quoting a
+// secret.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(name, format string, a ...any) {
+		errs = append(errs, fmt.Errorf("%s %s", name, fmt.Sprintf(format, a...)))
+	}
+	if (c.AccessKeyID == "") != (c.AccessKeySecret == "") {
+		bad("ALIBABA_CLOUD_ACCESS_KEY_ID/ALIBABA_CLOUD_ACCESS_KEY_SECRET", "must be set together")
+	}
+	if c.SecurityToken != "" && c.AccessKeyID == "" {
+		bad("ALIBABA_CLOUD_SECURITY_TOKEN", "needs ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET")
+	}
+	if _, err := core.NewClient(core.Options{Endpoint: c.Endpoint, Credentials: core.StaticCredentials{}}); err != nil {
+		bad("DYPNS_ENDPOINT", "must be an https URL (http only for 127.0.0.1), like https://dypnsapi.aliyuncs.com")
+	}
+	if c.Timeout <= 0 {
+		bad("DYPNS_TIMEOUT", "must be positive, like 5s")
+	}
+	// The server-side send parameters must pass the API's own rules.
+	probe := c.sendDefaults()
+	probe.PhoneNumber = "13800000000"
+	if err := probe.Validate(); err != nil {
+		var pe *core.ParamError
+		if errors.As(err, &pe) {
+			name := sendParamEnv[pe.Field]
+			if name == "" {
+				name = pe.Field
+			}
+			bad(name, "%s", pe.Reason)
+		}
+	}
+	if c.ValidTime < 60 {
+		bad("SMS_VALID_TIME", "must be at least 60 seconds (the template says minutes)")
+	}
+	if len(c.TemplateCodes) == 0 || !slices.Contains(c.TemplateCodes, c.TemplateCode) {
+		bad("SMS_TEMPLATE_CODES", "must include SMS_TEMPLATE_CODE")
+	}
+	if !slices.Contains(c.SchemeNames, c.SchemeName) {
+		bad("SMS_SCHEME_NAMES", "must include SMS_SCHEME_NAME")
+	}
+	for _, s := range c.SchemeNames {
+		if err := (&core.CheckRequest{PhoneNumber: "13800000000", VerifyCode: "0000", SchemeName: s}).Validate(); err != nil {
+			bad("SMS_SCHEME_NAMES", "has a name longer than 20 characters")
+			break
+		}
+	}
+	for i, k := range c.APIKeys {
+		if len(k) < minAPIKeyLen {
+			bad("API_KEYS", "entry %d is shorter than %d characters", i+1, minAPIKeyLen)
+		}
+	}
+	for _, o := range c.CORSAllowedOrigins {
+		if o == "*" {
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			bad("CORS_ALLOWED_ORIGINS", "entry %q must be * or scheme://host[:port]", o)
+		}
+	}
+	if c.Port == "" {
+		bad("PORT", "must not be empty")
+	}
+	for _, r := range []struct {
+		name string
+		rate limit.Rate
+	}{
+		{"SMS_LIMIT_PER_PHONE", c.SendLimitPerPhone}, {"SMS_LIMIT_PER_IP", c.SendLimitPerIP},
+		{"SMS_LIMIT_GLOBAL", c.SendLimitGlobal}, {"CHECK_LIMIT_PER_PHONE", c.CheckLimitPerPhone},
+		{"CHECK_LIMIT_PER_IP", c.CheckLimitPerIP},
+	} {
+		if r.rate.IsZero() {
+			bad(r.name, "must be a rate like 5/1h")
+		}
+	}
+	switch c.LimitStore {
+	case "memory":
+	case "redis":
+		if c.RedisURL == "" {
+			bad("REDIS_URL", "is required when LIMIT_STORE=redis")
+		}
+	default:
+		bad("LIMIT_STORE", "must be memory or redis")
+	}
+	if _, err := c.trustedProxies(); err != nil {
+		bad("TRUSTED_PROXIES", "%v", err)
+	}
+	if c.VerifyTokenSecret != "" && len(c.VerifyTokenSecret) < verifytoken.MinSecretLen {
+		bad("VERIFY_TOKEN_SECRET", "must be at least %d bytes", verifytoken.MinSecretLen)
+	}
+	if c.VerifyTokenTTL < time.Second {
+		bad("VERIFY_TOKEN_TTL", "must be at least 1s")
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("config: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// trustedProxies parses TRUSTED_PROXIES: CIDRs or single addresses.
+func (c *Config) trustedProxies() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range c.TrustedProxies {
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("entry %q is not a CIDR or an IP address", s)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
+}
+
+// hasKeys reports whether static credentials are configured.
+func (c *Config) hasKeys() bool { return c.AccessKeyID != "" && c.AccessKeySecret != "" }
+
+// sendDefaults returns a SendRequest holding the server-side parameters.
+func (c *Config) sendDefaults() core.SendRequest {
+	return core.SendRequest{
+		SignName:        c.SignName,
+		TemplateCode:    c.TemplateCode,
+		TemplateParam:   templateParam(c.ValidTime),
+		SchemeName:      c.SchemeName,
+		CodeLength:      core.Int64(c.CodeLength),
+		CodeType:        core.Int64(c.CodeType),
+		ValidTime:       core.Int64(c.ValidTime),
+		Interval:        core.Int64(c.Interval),
+		DuplicatePolicy: core.Int64(c.DuplicatePolicy),
+		AutoRetry:       core.Int64(c.AutoRetry),
+	}
+}
+
+// templateParam lets Alibaba generate (and later verify) the code, and
+// keeps the template's ${min} equal to the validity in minutes.
+func templateParam(validSeconds int64) string {
+	return fmt.Sprintf(`{"code":"##code##","min":"%d"}`, max(validSeconds/60, 1))
+}
+
+// DefaultConfig returns the documented defaults, ignoring the environment
+// (for tests and programs that build a Config by hand). It reads the
+// defaults from the same struct tags as LoadConfig, under a prefix no
+// deployment sets.
+func DefaultConfig() Config {
+	var c Config
+	if err := envconfig.Process("SMSVERIFY_DEFAULTS_ONLY", &c); err != nil {
+		panic("function: bad default in Config tags: " + err.Error())
+	}
+	c.normalize()
+	return c
+}

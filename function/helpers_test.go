@@ -1,0 +1,124 @@
+package function
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"smsverify/core"
+	"smsverify/core/dypnstest"
+)
+
+// testKey is an API key in tests.
+const testKey = "test-api-key-0123456789"
+
+// env is a Service wired to a dypnstest fake over loopback, with a log
+// capture and a settable clock.
+type env struct {
+	t    *testing.T
+	svc  *Service
+	fake *dypnstest.Server
+	logs *syncBuffer
+	mu   sync.Mutex
+	now  time.Time
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// testConfig is the default Config pointed at url, with generous limits
+// unless a test sets its own.
+func testConfig(url string) Config {
+	c := DefaultConfig()
+	c.Endpoint = url
+	c.AccessKeyID, c.AccessKeySecret = dypnstest.TestCredentials().AccessKeyID, dypnstest.TestCredentials().AccessKeySecret
+	c.APIKeys = []string{testKey}
+	return c
+}
+
+func newEnv(t *testing.T, mutate func(*Config, *Options)) *env {
+	t.Helper()
+	e := &env{t: t, logs: &syncBuffer{}, now: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)}
+	e.fake = dypnstest.NewServer(dypnstest.Options{Now: e.clock, DailyLimit: -1})
+	t.Cleanup(e.fake.Close)
+	cfg := testConfig(e.fake.URL)
+	o := Options{Logger: slog.New(slog.NewJSONHandler(e.logs, nil)), Now: e.clock}
+	if mutate != nil {
+		mutate(&cfg, &o)
+	}
+	svc, err := New(cfg, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { svc.Close() })
+	e.svc = svc
+	return e
+}
+
+func (e *env) clock() time.Time {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.now
+}
+
+func (e *env) advance(d time.Duration) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.now = e.now.Add(d)
+}
+
+// do sends an HTTP request to the service and decodes the JSON answer.
+func (e *env) do(method, path, body string, hdr ...string) (*httptest.ResponseRecorder, map[string]any) {
+	e.t.Helper()
+	r := httptest.NewRequest(method, path, strings.NewReader(body))
+	r.RemoteAddr = "203.0.113.7:5555"
+	if body != "" {
+		r.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		r.Header.Set(hdr[i], hdr[i+1])
+	}
+	w := httptest.NewRecorder()
+	e.svc.ServeHTTP(w, r.WithContext(context.Background()))
+	var m map[string]any
+	if w.Body.Len() > 0 {
+		if err := json.Unmarshal(w.Body.Bytes(), &m); err != nil {
+			e.t.Fatalf("%s %s: answer is not JSON: %q", method, path, w.Body.String())
+		}
+	}
+	return w, m
+}
+
+// lastCode is the newest code the fake sent to phone.
+func (e *env) lastCode(phone string) string {
+	e.t.Helper()
+	codes := e.fake.Codes(phone)
+	if len(codes) == 0 {
+		e.t.Fatal("no code sent")
+	}
+	return codes[len(codes)-1].VerifyCode
+}
+
+var _ = io.Discard
+var _ = core.ActionSend

@@ -1,0 +1,231 @@
+package function
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ServeHTTP serves the HTTP API: POST /send, POST /check, GET /healthz and
+// CORS preflights. Every request gets one access-log line.
+func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	ctx := r.Context()
+	id := RequestID(ctx)
+	if id == "" {
+		id = newRequestID()
+		ctx = WithRequestID(ctx, id)
+	}
+	h := w.Header()
+	h.Set("X-Request-Id", id)
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	s.cors(h, r)
+	al := &accessLog{Action: r.Method + " " + r.URL.Path, Caller: callerPublic, ClientIP: s.clientIP(r)}
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			e := newError(CodeInternal, "internal error")
+			al.Err = errors.New("panic recovered")
+			s.writeError(w, al, e, id)
+		}
+		s.logAccess(ctx, al, float64(time.Since(start).Microseconds())/1000)
+	}()
+
+	var run func(context.Context, caller, []byte, string, *accessLog) (any, *apiError)
+	switch r.URL.Path {
+	case "/send":
+		run = s.send
+	case "/check":
+		run = s.check
+	case "/healthz":
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			s.writeError(w, al, s.methodNotAllowed(h, "GET, HEAD"), id)
+			return
+		}
+		al.Code, al.Status = CodeOK, http.StatusOK
+		writeJSON(w, http.StatusOK, marshal(map[string]string{"status": "ok"}))
+		return
+	default:
+		s.writeError(w, al, newError(CodeNotFound, "no such path; use POST /send or POST /check"), id)
+		return
+	}
+	if r.Method == http.MethodOptions {
+		s.preflight(w, r, al)
+		return
+	}
+	if r.Method != http.MethodPost {
+		s.writeError(w, al, s.methodNotAllowed(h, "POST, OPTIONS"), id)
+		return
+	}
+	c, e := s.authenticate(r, al.ClientIP)
+	if e == nil {
+		al.Caller = c.kind
+		var body []byte
+		if body, e = readBody(w, r); e == nil {
+			var ans any
+			if ans, e = run(ctx, c, body, "", al); e == nil {
+				al.Code, al.Status = CodeOK, http.StatusOK
+				writeJSON(w, http.StatusOK, marshal(ans))
+				return
+			}
+		}
+	}
+	if e.Status == http.StatusUnauthorized {
+		h.Set("WWW-Authenticate", `Bearer realm="smsverify"`)
+	}
+	s.writeError(w, al, e, id)
+}
+
+func (s *Service) methodNotAllowed(h http.Header, allow string) *apiError {
+	h.Set("Allow", allow)
+	return newError(CodeMethodNotAllowed, "method not allowed; use "+allow)
+}
+
+func (s *Service) writeError(w http.ResponseWriter, al *accessLog, e *apiError, id string) {
+	al.Code, al.Status = e.Code, e.Status
+	if e.cause != nil && al.Err == nil {
+		al.Err = e.cause
+	}
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.FormatInt(retrySeconds(e.RetryAfter), 10))
+	}
+	writeJSON(w, e.Status, marshal(errorAnswer(e, id)))
+}
+
+func writeJSON(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// readBody enforces JSON and MaxBodyBytes.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+		return nil, newError(CodeUnsupportedMedia, "Content-Type must be application/json")
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return nil, newError(CodeBodyTooLarge, "body is larger than "+strconv.Itoa(MaxBodyBytes)+" bytes")
+	case err != nil:
+		return nil, newError(CodeInvalidJSON, "could not read the body")
+	}
+	return body, nil
+}
+
+// authenticate makes a caller trusted when it presents a key from API_KEYS.
+// A wrong or malformed key is refused rather than downgraded to public.
+func (s *Service) authenticate(r *http.Request, ip string) (caller, *apiError) {
+	auth := r.Header.Get("Authorization")
+	if auth == "" {
+		return caller{kind: callerPublic, ip: ip}, nil
+	}
+	scheme, key, ok := strings.Cut(auth, " ")
+	key = strings.TrimSpace(key)
+	if ok && strings.EqualFold(scheme, "Bearer") && key != "" {
+		sum := sha256.Sum256([]byte(key))
+		match := 0
+		for _, k := range s.apiKeys {
+			match |= subtle.ConstantTimeCompare(sum[:], k[:])
+		}
+		if match == 1 {
+			return caller{kind: callerTrusted, ip: ip}, nil
+		}
+	}
+	return caller{}, newError(CodeUnauthorized, "invalid API key")
+}
+
+// clientIP is the platform's source address (the adapters put it in
+// RemoteAddr); X-Forwarded-For is believed only from TRUSTED_PROXIES, and
+// then the nearest address that is not itself a trusted proxy is the client.
+func (s *Service) clientIP(r *http.Request) string {
+	addr := parseAddr(r.RemoteAddr)
+	if !addr.IsValid() {
+		return r.RemoteAddr
+	}
+	if !s.trustedProxy(addr) {
+		return addr.String()
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a := parseAddr(strings.TrimSpace(hops[i]))
+		if !a.IsValid() {
+			break
+		}
+		addr = a
+		if !s.trustedProxy(a) {
+			break
+		}
+	}
+	return addr.String()
+}
+
+func (s *Service) trustedProxy(a netip.Addr) bool {
+	for _, p := range s.proxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// parseAddr accepts "ip", "ip:port" and "[ipv6]:port".
+func parseAddr(s string) netip.Addr {
+	if host, _, err := net.SplitHostPort(s); err == nil {
+		s = host
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return a.Unmap()
+}
+
+// cors sets the CORS answer headers for an allowed Origin.
+func (s *Service) cors(h http.Header, r *http.Request) {
+	origin := r.Header.Get("Origin")
+	if origin == "" || len(s.origins) == 0 {
+		return
+	}
+	h.Add("Vary", "Origin")
+	switch {
+	case s.origins[origin]:
+		h.Set("Access-Control-Allow-Origin", origin)
+	case s.origins["*"]:
+		h.Set("Access-Control-Allow-Origin", "*")
+	default:
+		return
+	}
+	h.Set("Access-Control-Expose-Headers", "Retry-After, X-Request-Id")
+}
+
+// preflight answers OPTIONS: 204, with the CORS grant when the origin is
+// allowed (cors already set Allow-Origin) and none otherwise, so the browser
+// blocks the request.
+func (s *Service) preflight(w http.ResponseWriter, r *http.Request, al *accessLog) {
+	h := w.Header()
+	h.Set("Allow", "POST, OPTIONS")
+	if h.Get("Access-Control-Allow-Origin") != "" {
+		h.Add("Vary", "Access-Control-Request-Method")
+		h.Add("Vary", "Access-Control-Request-Headers")
+		h.Set("Access-Control-Allow-Methods", "POST, OPTIONS")
+		h.Set("Access-Control-Allow-Headers", "Content-Type, Authorization")
+		h.Set("Access-Control-Max-Age", "600")
+	}
+	al.Code, al.Status = CodeOK, http.StatusNoContent
+	w.WriteHeader(http.StatusNoContent)
+}

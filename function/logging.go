@@ -1,0 +1,84 @@
+package function
+
+import (
+	"context"
+	"log/slog"
+)
+
+// MaskedPhone logs a phone number as 138****0000: enough to correlate a
+// support request, never the whole number.
+type MaskedPhone string
+
+// LogValue implements slog.LogValuer.
+func (p MaskedPhone) LogValue() slog.Value { return slog.StringValue(maskPhone(string(p))) }
+
+func maskPhone(s string) string {
+	if s == "" {
+		return ""
+	}
+	if len(s) < 7 {
+		return "****"
+	}
+	return s[:3] + "****" + s[len(s)-4:]
+}
+
+type requestIDKey struct{}
+
+// WithRequestID returns ctx carrying the platform's request id (the Lambda
+// or Function Compute invocation id), which the access log records.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// RequestID returns the request id stored by WithRequestID, or "".
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// accessLog is the one line logged per request.
+type accessLog struct {
+	Action     string
+	Caller     string // public, trusted (API key) or event
+	Phone      MaskedPhone
+	ClientIP   string
+	Code       string // the outcome: OK, a local code or Alibaba's
+	Status     int
+	UpstreamID string // Alibaba's RequestId
+	BizID      string
+	Result     string // VerifyResult for checks
+	Err        error  // the cause behind a failure (never carries a secret or code)
+}
+
+func (s *Service) logAccess(ctx context.Context, a *accessLog, ms float64) {
+	level := slog.LevelInfo
+	switch {
+	case a.Status >= 500:
+		level = slog.LevelError
+	case a.Status >= 400:
+		level = slog.LevelWarn
+	}
+	attrs := []slog.Attr{
+		slog.String("request_id", RequestID(ctx)),
+		slog.String("action", a.Action),
+		slog.String("caller", a.Caller),
+		slog.Any("phone", a.Phone),
+		slog.String("client_ip", a.ClientIP),
+		slog.String("code", a.Code),
+		slog.Int("status", a.Status),
+		slog.Float64("latency_ms", ms),
+	}
+	if a.UpstreamID != "" {
+		attrs = append(attrs, slog.String("upstream_request_id", a.UpstreamID))
+	}
+	if a.BizID != "" {
+		attrs = append(attrs, slog.String("biz_id", a.BizID))
+	}
+	if a.Result != "" {
+		attrs = append(attrs, slog.String("verify_result", a.Result))
+	}
+	if a.Err != nil {
+		attrs = append(attrs, slog.String("error", a.Err.Error()))
+	}
+	s.log.LogAttrs(ctx, level, "access", attrs...)
+}

@@ -1,0 +1,137 @@
+// Package function is the smsverify service that every platform shares: the
+// HTTP API (POST /send, POST /check, GET /healthz, CORS), the event API, the
+// client policy (public and trusted callers), validation, abuse limits,
+// verification tokens, the access log and the error table. It knows no
+// platform; the adapters under adapters/ translate platform events to and
+// from ServeHTTP and Invoke.
+//
+// The contract it implements is DESIGN.md at the repository's shared root and
+// README.md; the upstream API is Alibaba Cloud Dypnsapi, see package core.
+package function
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"smsverify/core"
+	"smsverify/function/limit"
+	"smsverify/function/verifytoken"
+)
+
+// MaxBodyBytes caps a request body or event payload.
+const MaxBodyBytes = 16 << 10
+
+// deadlineMargin is kept from the platform deadline so that an upstream
+// timeout is still answered (504) before the platform kills the invocation.
+const deadlineMargin = 250 * time.Millisecond
+
+// Options are the dependencies a platform or a test hands to New.
+type Options struct {
+	// Logger receives one access-log line per request; default discards.
+	Logger *slog.Logger
+	// Credentials sign upstream calls when the Config has no AccessKey,
+	// e.g. Function Compute's per-invocation STS credentials.
+	Credentials core.CredentialsProvider
+	// HTTPClient is the upstream client; default core.NewHTTPClient().
+	HTTPClient *http.Client
+	// Store overrides LIMIT_STORE (tests, or a shared store).
+	Store limit.Store
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// Service is the smsverify function. It is safe for concurrent use.
+type Service struct {
+	cfg     Config
+	client  *core.Client
+	log     *slog.Logger
+	store   limit.Store
+	tokens  *verifytoken.Issuer // nil unless VERIFY_TOKEN_SECRET is set
+	apiKeys [][sha256.Size]byte
+	proxies []netip.Prefix
+	origins map[string]bool
+	now     func() time.Time
+}
+
+// New validates cfg and builds the Service. Close releases its store.
+func New(cfg Config, o Options) (*Service, error) {
+	cfg.normalize()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Service{cfg: cfg, log: o.Logger, store: o.Store, now: o.Now, origins: map[string]bool{}}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	creds := o.Credentials
+	if cfg.hasKeys() {
+		creds = core.StaticCredentials{AccessKeyID: cfg.AccessKeyID, AccessKeySecret: cfg.AccessKeySecret, SecurityToken: cfg.SecurityToken}
+	}
+	if creds == nil {
+		return nil, errors.New("config: no credentials: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET (or run on Function Compute with a role)")
+	}
+	var err error
+	s.client, err = core.NewClient(core.Options{Endpoint: cfg.Endpoint, Credentials: creds, HTTPClient: o.HTTPClient, Timeout: cfg.Timeout, Now: s.now})
+	if err != nil {
+		return nil, fmt.Errorf("config: DYPNS_ENDPOINT: %w", err)
+	}
+	for _, k := range cfg.APIKeys {
+		s.apiKeys = append(s.apiKeys, sha256.Sum256([]byte(k)))
+	}
+	s.proxies, _ = cfg.trustedProxies() // validated above
+	for _, origin := range cfg.CORSAllowedOrigins {
+		s.origins[origin] = true
+	}
+	if cfg.VerifyTokenSecret != "" {
+		s.tokens, err = verifytoken.NewIssuer([]byte(cfg.VerifyTokenSecret), cfg.VerifyTokenTTL, verifytoken.WithClock(s.now))
+		if err != nil {
+			return nil, fmt.Errorf("config: VERIFY_TOKEN_SECRET: %w", err)
+		}
+	}
+	if s.store == nil {
+		switch cfg.LimitStore {
+		case "redis":
+			rc, err := limit.OpenRedis(cfg.RedisURL)
+			if err != nil {
+				return nil, fmt.Errorf("config: REDIS_URL: %w", err)
+			}
+			s.store = limit.NewRedis(rc, "smsverify:")
+		default:
+			s.store = limit.NewMemory()
+		}
+	}
+	return s, nil
+}
+
+// Close releases the limit store.
+func (s *Service) Close() error { return s.store.Close() }
+
+// Config returns the configuration the Service runs with.
+func (s *Service) Config() Config { return s.cfg }
+
+// upstreamContext bounds an upstream call by the platform deadline less a
+// margin, so a slow upstream is answered with 504 rather than killed.
+func upstreamContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if dl, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(ctx, dl.Add(-deadlineMargin))
+	}
+	return context.WithCancel(ctx)
+}
+
+// newRequestID returns a random id for requests the platform gave none.
+func newRequestID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
