@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net/netip"
 	"net/url"
+	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -256,14 +258,36 @@ func templateParam(validSeconds int64) string {
 	return fmt.Sprintf(`{"code":"##code##","min":"%d"}`, max(validSeconds/60, 1))
 }
 
-// DefaultConfig returns the documented defaults, ignoring the environment
-// (for tests and programs that build a Config by hand). It reads the
-// defaults from the same struct tags as LoadConfig, under a prefix no
-// deployment sets.
+// DefaultConfig returns the documented defaults (the struct tags' default
+// values), ignoring the environment: for tests and programs that build a
+// Config by hand. TestDefaultConfigMatchesEnv keeps it equal to LoadConfig
+// in an empty environment.
 func DefaultConfig() Config {
 	var c Config
-	if err := envconfig.Process("SMSVERIFY_DEFAULTS_ONLY", &c); err != nil {
-		panic("function: bad default in Config tags: " + err.Error())
+	v := reflect.ValueOf(&c).Elem()
+	for i := range v.NumField() {
+		def, ok := v.Type().Field(i).Tag.Lookup("default")
+		if !ok {
+			continue
+		}
+		var err error
+		switch p := v.Field(i).Addr().Interface().(type) {
+		case *string:
+			*p = def
+		case *[]string:
+			*p = strings.Split(def, ",")
+		case *int64:
+			*p, err = strconv.ParseInt(def, 10, 64)
+		case *time.Duration:
+			*p, err = time.ParseDuration(def)
+		case envconfig.Decoder:
+			err = p.Decode(def)
+		default:
+			err = fmt.Errorf("unsupported type %T", p)
+		}
+		if err != nil {
+			panic("function: bad default for " + v.Type().Field(i).Name + ": " + err.Error())
+		}
 	}
 	c.normalize()
 	return c

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"smsverify/core/dypnstest"
+)
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// start runs the adapter on a free loopback port until the test ends.
+func start(t *testing.T) (base string, out, logs *lockedBuffer) {
+	t.Helper()
+	t.Setenv("HOST", "127.0.0.1")
+	t.Setenv("PORT", "0")
+	out, logs = &lockedBuffer{}, &lockedBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	addrc := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, out, logs, func(a string) { addrc <- a }) }()
+	select {
+	case a := <-addrc:
+		base = "http://" + a
+	case err := <-done:
+		t.Fatalf("run: %v", err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("shutdown: %v", err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Error("no graceful shutdown")
+		}
+	})
+	return base, out, logs
+}
+
+func post(t *testing.T, url, body string) (int, map[string]any) {
+	t.Helper()
+	resp, err := http.Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, m
+}
+
+func clearCredentials(t *testing.T) {
+	for _, k := range []string{"ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN", "LIMIT_STORE", "REDIS_URL", "DYPNS_ENDPOINT"} {
+		t.Setenv(k, "")
+		os.Unsetenv(k)
+	}
+}
+
+func TestEmulatorMode(t *testing.T) {
+	clearCredentials(t)
+	base, out, logs := start(t)
+	if !strings.Contains(out.String(), "EMULATOR MODE") || !strings.Contains(out.String(), "no SMS is sent") {
+		t.Errorf("banner: %q", out.String())
+	}
+	if st, m := post(t, base+"/send", `{"PhoneNumber":"13800000000"}`); st != 200 || m["Code"] != "OK" {
+		t.Fatalf("send: %d %v", st, m)
+	}
+	resp, err := http.Get(base + "/emulator/codes?PhoneNumber=13800000000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list struct {
+		Codes []struct{ VerifyCode string }
+	}
+	json.NewDecoder(resp.Body).Decode(&list)
+	resp.Body.Close()
+	if len(list.Codes) != 1 || len(list.Codes[0].VerifyCode) != 4 {
+		t.Fatalf("codes: %+v", list)
+	}
+	code := list.Codes[0].VerifyCode
+	if !strings.Contains(out.String(), "code "+code) || strings.Contains(out.String(), "13800000000") {
+		t.Errorf("console: %q", out.String())
+	}
+	if st, m := post(t, base+"/check", `{"PhoneNumber":"13800000000","VerifyCode":"`+code+`"}`); st != 200 || m["Model"].(map[string]any)["VerifyResult"] != "PASS" {
+		t.Errorf("check: %d %v", st, m)
+	}
+	if r, err := http.Get(base + "/healthz"); err != nil || r.StatusCode != 200 {
+		t.Errorf("healthz: %v %v", r, err)
+	}
+	if strings.Contains(logs.String(), code) || strings.Contains(logs.String(), "13800000000") || !strings.Contains(logs.String(), `"msg":"access"`) {
+		t.Errorf("logs: %s", logs.String())
+	}
+}
+
+func TestWithCredentials(t *testing.T) {
+	clearCredentials(t)
+	fake := dypnstest.NewServer(dypnstest.Options{})
+	defer fake.Close()
+	t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", dypnstest.TestCredentials().AccessKeyID)
+	t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", dypnstest.TestCredentials().AccessKeySecret)
+	t.Setenv("DYPNS_ENDPOINT", fake.URL)
+	base, out, _ := start(t)
+	if strings.Contains(out.String(), "EMULATOR") {
+		t.Errorf("emulator banner with credentials: %q", out.String())
+	}
+	if st, _ := post(t, base+"/send", `{"PhoneNumber":"13800000000"}`); st != 200 || fake.SendCount() != 1 {
+		t.Fatalf("send: %d, upstream sends %d", st, fake.SendCount())
+	}
+	if r, _ := http.Get(base + "/emulator/codes?PhoneNumber=13800000000"); r.StatusCode != 404 {
+		t.Errorf("emulator endpoint with credentials: %d", r.StatusCode)
+	}
+}
+
+func TestBadConfig(t *testing.T) {
+	clearCredentials(t)
+	t.Setenv("SMS_CODE_LENGTH", "12")
+	err := run(context.Background(), &lockedBuffer{}, &lockedBuffer{}, nil)
+	if err == nil || !strings.Contains(err.Error(), "SMS_CODE_LENGTH") {
+		t.Errorf("err = %v", err)
+	}
+}

@@ -1,0 +1,64 @@
+package function
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"smsverify/function/limit"
+)
+
+// FuzzHTTPBody feeds arbitrary bodies to /send and /check, public and
+// trusted: never a panic, always a JSON answer with a documented status.
+func FuzzHTTPBody(f *testing.F) {
+	for _, s := range []string{`{"PhoneNumber":"13800000000"}`, `{"PhoneNumber":"13800000000","VerifyCode":"1234"}`,
+		`{"PhoneNumber":"13800000000","CodeLength":6,"ReturnVerifyCode":true}`, `{"SignName":null}`, `[]`, `{"a":`, `"x"`,
+		`{"PhoneNumber":"13800000000","TemplateParam":"{\"code\":\"##code##\"}"}`, "{\"PhoneNumber\":\"\xff\"}"} {
+		f.Add(s, false, true)
+		f.Add(s, true, false)
+	}
+	big := limit.Rate{N: 1 << 20, Per: 1}
+	e := newEnv(&testing.T{}, func(c *Config, _ *Options) {
+		c.SendLimitPerPhone, c.SendLimitPerIP, c.SendLimitGlobal, c.CheckLimitPerPhone, c.CheckLimitPerIP = big, big, big, big, big
+	})
+	allowed := map[int]bool{200: true, 400: true, 429: true}
+	f.Fuzz(func(t *testing.T, body string, trusted, check bool) {
+		e.t = t
+		path := "/send"
+		if check {
+			path = "/check"
+		}
+		var hdr []string
+		if trusted {
+			hdr = []string{"Authorization", "Bearer " + testKey}
+		}
+		w, m := e.do("POST", path, body, hdr...)
+		if !allowed[w.Code] || m["Code"] == nil {
+			t.Fatalf("%s %q: %d %s", path, body, w.Code, w.Body)
+		}
+		if !trusted && m["Model"] != nil {
+			if _, ok := m["Model"].(map[string]any)["VerifyCode"]; ok {
+				t.Fatal("public caller got a code")
+			}
+		}
+	})
+}
+
+// FuzzInvoke feeds arbitrary events to the event API.
+func FuzzInvoke(f *testing.F) {
+	for _, s := range []string{`{"Action":"SendSmsVerifyCode","PhoneNumber":"13800000000"}`,
+		`{"Action":"CheckSmsVerifyCode","PhoneNumber":"13800000000","VerifyCode":"12345"}`, `{"Action":1}`, `{}`, `null`} {
+		f.Add([]byte(s))
+	}
+	e := newEnv(&testing.T{}, nil)
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		out, err := e.svc.Invoke(context.Background(), payload)
+		if err != nil {
+			return // transient: raised for the platform to retry
+		}
+		var m map[string]any
+		if json.Unmarshal(out, &m) != nil || m["Code"] == nil {
+			t.Fatalf("%q: answer %q", payload, out)
+		}
+	})
+}
