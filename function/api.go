@@ -292,7 +292,8 @@ func (s *Service) check(ctx context.Context, c caller, body []byte, skip string,
 		e.Transient, e.cause = true, err
 		return nil, e
 	}
-	ans := &CheckAnswer{Code: CodeOK, Message: "OK", Success: true, Model: CheckModel{VerifyResult: "UNKNOWN", OutId: req.OutId}}
+	ans := &CheckAnswer{Code: CodeOK, Message: "OK", RequestId: RequestID(ctx), Success: true,
+		Model: CheckModel{VerifyResult: "UNKNOWN", OutId: req.OutId}}
 	if used {
 		// The latest code was used up by a PASS: no upstream call.
 		al.Result = ans.Model.VerifyResult

@@ -72,23 +72,13 @@ func LoadConfig() (Config, error) {
 	return c, c.Validate()
 }
 
-// redactEnvError keeps a variable's value out of envconfig's parse errors.
+// redactEnvError names the variable envconfig could not parse. Only typed
+// variables (durations, numbers, rates) can fail to parse, and none of them
+// is a secret, so the cause may quote the value.
 func redactEnvError(err error) error {
 	var pe *envconfig.ParseError
 	if errors.As(err, &pe) {
-		return fmt.Errorf("%s: cannot parse as %s: %w", pe.KeyName, pe.TypeName, unwrapAll(pe.Err))
-	}
-	return err
-}
-
-// unwrapAll drops wrappers that quote the input (strconv and time quote it).
-func unwrapAll(err error) error {
-	var ne interface{ Unwrap() error }
-	for errors.As(err, &ne) && ne.Unwrap() != nil {
-		err = ne.Unwrap()
-	}
-	if strings.Contains(err.Error(), `"`) {
-		return errors.New("invalid value")
+		return fmt.Errorf("%s: cannot parse as %s: %w", pe.KeyName, pe.TypeName, pe.Err)
 	}
 	return err
 }
@@ -188,8 +178,8 @@ func (c *Config) Validate() error {
 		{"SMS_LIMIT_GLOBAL", c.SendLimitGlobal}, {"CHECK_LIMIT_PER_PHONE", c.CheckLimitPerPhone},
 		{"CHECK_LIMIT_PER_IP", c.CheckLimitPerIP},
 	} {
-		if r.rate.IsZero() {
-			bad(r.name, "must be a rate like 5/1h")
+		if _, err := limit.ParseRate(r.rate.String()); r.rate.IsZero() || err != nil {
+			bad(r.name, "must be a rate like 5/1h (N from 1 to %d, a period of whole milliseconds)", limit.MaxN)
 		}
 	}
 	switch c.LimitStore {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"testing"
+	"time"
 
 	"smsverify/function/limit"
 )
@@ -17,7 +18,7 @@ func FuzzHTTPBody(f *testing.F) {
 		f.Add(s, false, true)
 		f.Add(s, true, false)
 	}
-	big := limit.Rate{N: 1 << 20, Per: 1}
+	big := limit.Rate{N: limit.MaxN, Per: time.Hour}
 	e := newEnv(&testing.T{}, func(c *Config, _ *Options) {
 		c.SendLimitPerPhone, c.SendLimitPerIP, c.SendLimitGlobal, c.CheckLimitPerPhone, c.CheckLimitPerIP = big, big, big, big, big
 	})

@@ -12,6 +12,7 @@ import (
 
 	"smsverify/core"
 	"smsverify/core/dypnstest"
+	"smsverify/function/limit"
 )
 
 const testPhone = "13800000000"
@@ -410,9 +411,18 @@ func TestConfig(t *testing.T) {
 			t.Errorf("error echoes a secret: %v", err)
 		}
 	}
-	t.Setenv("DYPNS_TIMEOUT", "soon-ish-secret")
-	if _, err := LoadConfig(); err == nil || !strings.Contains(err.Error(), "DYPNS_TIMEOUT") || strings.Contains(err.Error(), "soon-ish-secret") {
-		t.Errorf("parse error: %v", err)
+	for name, value := range map[string]string{"DYPNS_TIMEOUT": "soon", "SMS_LIMIT_GLOBAL": "2000000/1h", "SMS_INTERVAL": "1m"} {
+		t.Run(name, func(t *testing.T) {
+			t.Setenv(name, value)
+			if _, err := LoadConfig(); err == nil || !strings.Contains(err.Error(), name) {
+				t.Errorf("parse error: %v", err)
+			}
+		})
+	}
+	c := DefaultConfig()
+	c.SendLimitGlobal = limit.Rate{N: 5, Per: time.Microsecond}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "SMS_LIMIT_GLOBAL") {
+		t.Errorf("sub-millisecond rate: %v", err)
 	}
 }
 
