@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"net/netip"
 	"reflect"
 	"slices"
 	"strings"
@@ -184,8 +185,29 @@ var limitMessages = map[string]string{
 	CodeCheckLimitIP:    "too many checks from this address; wait, then try again",
 }
 
-// codeKey names the latest code sent to a number in a scheme.
-func codeKey(cc, phone, scheme string) string { return "code:" + secureHash(cc, phone, scheme) }
+// usedTTL is how long a code that passed is remembered as used: longer
+// than any code lives at Alibaba unless a trusted caller sets ValidTime
+// beyond a day.
+const usedTTL = 24 * time.Hour
+
+// usedKey names one code of a number and scheme in the store once it has
+// passed. It holds a hash, never the number or the code; the code is
+// upper-cased so that a case-insensitive check cannot replay it in another
+// case. A used code is worthless, so its hash needs no key.
+func usedKey(cc, phone, scheme, code string) string {
+	return "used:" + secureHash(cc, phone, scheme, strings.ToUpper(code))
+}
+
+// ipKey names a client address for the IP limits. An IPv6 client usually
+// holds a whole /64, so the limit applies to the /64.
+func ipKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil || !a.Is6() || a.Is4In6() {
+		return ip
+	}
+	p, _ := a.Prefix(64)
+	return p.String()
+}
 
 // send runs SendSmsVerifyCode for c with the parameters in body.
 func (s *Service) send(ctx context.Context, c caller, body []byte, skip string, al *accessLog) (any, *apiError) {
@@ -222,7 +244,7 @@ func (s *Service) send(ctx context.Context, c caller, body []byte, skip string, 
 	reqs := []limit.Request{{Key: "send:phone:" + secureHash(cc, req.PhoneNumber), Rate: s.cfg.SendLimitPerPhone}}
 	names := []string{CodeSendLimitPhone}
 	if !c.trusted() {
-		reqs = append(reqs, limit.Request{Key: "send:ip:" + c.ip, Rate: s.cfg.SendLimitPerIP})
+		reqs = append(reqs, limit.Request{Key: "send:ip:" + ipKey(c.ip), Rate: s.cfg.SendLimitPerIP})
 		names = append(names, CodeSendLimitIP)
 	}
 	reqs = append(reqs, limit.Request{Key: "send:global", Rate: s.cfg.SendLimitGlobal})
@@ -238,11 +260,6 @@ func (s *Service) send(ctx context.Context, c caller, body []byte, skip string, 
 		return nil, fromCore(err)
 	}
 	al.UpstreamID, al.BizID = res.RequestId, res.Model.BizId
-	if err := s.store.NoteSend(ctx, codeKey(cc, req.PhoneNumber, req.SchemeName), codeTTL(validTime)); err != nil {
-		// The SMS is out; without the note an older code could pass once
-		// more after a later PASS. Answer the send, record the failure.
-		al.Err = err
-	}
 	interval := int64(60)
 	if req.Interval != nil {
 		interval = *req.Interval
@@ -253,11 +270,6 @@ func (s *Service) send(ctx context.Context, c caller, body []byte, skip string, 
 		ans.Model.VerifyCode = ""
 	}
 	return ans, nil
-}
-
-// codeTTL keeps "this code was used" marks for as long as a code can live.
-func codeTTL(validTime int64) time.Duration {
-	return max(time.Duration(min(validTime, 7*24*3600))*time.Second, 24*time.Hour)
 }
 
 // check runs CheckSmsVerifyCode for c with the parameters in body.
@@ -278,14 +290,14 @@ func (s *Service) check(ctx context.Context, c caller, body []byte, skip string,
 	reqs := []limit.Request{{Key: "check:phone:" + secureHash(cc, req.PhoneNumber), Rate: s.cfg.CheckLimitPerPhone}}
 	names := []string{CodeCheckLimitPhone}
 	if !c.trusted() {
-		reqs = append(reqs, limit.Request{Key: "check:ip:" + c.ip, Rate: s.cfg.CheckLimitPerIP})
+		reqs = append(reqs, limit.Request{Key: "check:ip:" + ipKey(c.ip), Rate: s.cfg.CheckLimitPerIP})
 		names = append(names, CodeCheckLimitIP)
 	}
 	if e := s.allow(ctx, reqs, names); e != nil {
 		return nil, e
 	}
 
-	key := codeKey(cc, req.PhoneNumber, req.SchemeName)
+	key := usedKey(cc, req.PhoneNumber, req.SchemeName, req.VerifyCode)
 	used, err := s.store.Used(ctx, key)
 	if err != nil {
 		e := newError(CodeLimitStoreDown, "rate limit store unavailable; try again later")
@@ -295,7 +307,7 @@ func (s *Service) check(ctx context.Context, c caller, body []byte, skip string,
 	ans := &CheckAnswer{Code: CodeOK, Message: "OK", RequestId: RequestID(ctx), Success: true,
 		Model: CheckModel{VerifyResult: "UNKNOWN", OutId: req.OutId}}
 	if used {
-		// The latest code was used up by a PASS: no upstream call.
+		// This code was used up by a PASS: no upstream call.
 		al.Result = ans.Model.VerifyResult
 		return ans, nil
 	}
@@ -309,7 +321,7 @@ func (s *Service) check(ctx context.Context, c caller, body []byte, skip string,
 	ans.Code, ans.Message, ans.RequestId = res.Code, res.Message, res.RequestId
 	ans.Model.VerifyResult, ans.Model.OutId = res.Model.VerifyResult, res.Model.OutId
 	if res.Passed() {
-		first, err := s.store.ConsumePass(ctx, key, 24*time.Hour)
+		first, err := s.store.ConsumePass(ctx, key, usedTTL)
 		if err != nil {
 			e := newError(CodeLimitStoreDown, "rate limit store unavailable; try again later")
 			e.Transient, e.cause = true, err

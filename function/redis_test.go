@@ -1,0 +1,303 @@
+package function
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"smsverify/function/limit"
+)
+
+// This file holds the Redis side of the abuse-protection tests: how a test
+// gets a Redis, and the tests that need one (shared limits and code use
+// across instances, Redis down). Tests that need a Redis use REDIS_URL when
+// it is set, else a private redis-server on a free loopback port, and skip
+// when neither is available.
+
+// redisURL returns the Redis for t: REDIS_URL, or a private redis-server
+// that is stopped when t ends. It skips t when there is neither.
+func redisURL(t *testing.T) string {
+	t.Helper()
+	if u := os.Getenv("REDIS_URL"); u != "" {
+		return u
+	}
+	return privateRedis(t)
+}
+
+// privateRedis starts a non-persistent redis-server on a free loopback port
+// for t alone, so a test may use fixed key prefixes on it. It skips t when
+// redis-server is not installed.
+func privateRedis(t *testing.T) string {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Skip("no Redis: set REDIS_URL (e.g. redis://127.0.0.1:6379/0) or install redis-server (apt-get install redis-server)")
+	}
+	dir := t.TempDir()
+	for range 3 { // the free port may be taken before redis binds it
+		url, stop, err := startRedis(bin, dir)
+		if err == nil {
+			t.Cleanup(stop)
+			return url
+		}
+		t.Logf("starting redis-server: %v", err)
+	}
+	t.Fatal("could not start redis-server")
+	return ""
+}
+
+func startRedis(bin, dir string) (string, func(), error) {
+	port, err := freePort()
+	if err != nil {
+		return "", nil, err
+	}
+	cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--dir", dir, "--logfile", "", "--daemonize", "no")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", nil, err
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		return "", nil, err
+	}
+	stop := func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
+	ready := make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		var log strings.Builder
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "Ready to accept connections") {
+				ready <- nil
+				_, _ = io.Copy(io.Discard, out) // keep the pipe drained
+				return
+			}
+			log.WriteString(sc.Text() + "\n")
+		}
+		ready <- fmt.Errorf("redis-server exited before it was ready:\n%s", log.String())
+	}()
+	select {
+	case err := <-ready:
+		if err != nil {
+			stop()
+			return "", nil, err
+		}
+	case <-time.After(30 * time.Second):
+		stop()
+		return "", nil, errors.New("redis-server not ready after 30s")
+	}
+	return "redis://127.0.0.1:" + port + "/0", stop, nil
+}
+
+// freePort returns a loopback port that nothing listens on right now.
+func freePort() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port), nil
+}
+
+// redisPrefix returns a key prefix no other test uses; its keys are deleted
+// when t ends.
+func redisPrefix(t *testing.T, url string) string {
+	t.Helper()
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	prefix := "functest:" + hex.EncodeToString(b) + ":"
+	c, err := limit.OpenRedis(url)
+	if err != nil {
+		t.Fatalf("OpenRedis: %v", err)
+	}
+	t.Cleanup(func() {
+		defer c.Close()
+		ctx := context.Background()
+		var keys []string
+		iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+		for iter.Next(ctx) {
+			keys = append(keys, iter.Val())
+		}
+		err := iter.Err()
+		if err == nil && len(keys) > 0 {
+			err = c.Del(ctx, keys...).Err()
+		}
+		if err != nil {
+			t.Errorf("deleting test keys: %v", err)
+		}
+	})
+	return prefix
+}
+
+// redisStore returns a Store with its own client (limit.OpenRedis) on url
+// under prefix; the Service that receives it closes it.
+func redisStore(t *testing.T, url, prefix string) limit.Store {
+	t.Helper()
+	c, err := limit.OpenRedis(url)
+	if err != nil {
+		t.Fatalf("OpenRedis: %v", err)
+	}
+	if err := c.Ping(context.Background()).Err(); err != nil {
+		c.Close()
+		t.Fatalf("Redis at REDIS_URL does not answer: %v", err)
+	}
+	return limit.NewRedis(c, prefix)
+}
+
+// withRedis makes newEnv's Service use a fresh prefix on the test Redis.
+func withRedis(t *testing.T) func(*Config, *Options) {
+	url := redisURL(t)
+	prefix := redisPrefix(t, url)
+	return func(c *Config, o *Options) { o.Store = redisStore(t, url, prefix) }
+}
+
+// TestConcurrentSendsSharedRedis: two instances, each with its own Redis
+// client, share one per-IP budget: exactly N of 200 concurrent sends pass.
+func TestConcurrentSendsSharedRedis(t *testing.T) {
+	const n = 7
+	url := redisURL(t)
+	prefix := redisPrefix(t, url)
+	lim := func(c *Config, o *Options) {
+		setLimits(c)
+		c.SendLimitPerIP = rate(t, strconv.Itoa(n)+"/1h")
+		o.Store = redisStore(t, url, prefix)
+	}
+	e := newEnv(t, lim)
+	b := e.instance(lim)
+	assertConcurrentSends(t, e, []*Service{e.svc, b}, n)
+}
+
+// TestConfigRedisStore: LIMIT_STORE=redis makes New share limits through
+// REDIS_URL (no injected Store), so two instances built from the same
+// configuration share the per-IP budget. It needs a private server, as the
+// prefix is fixed.
+func TestConfigRedisStore(t *testing.T) {
+	url := privateRedis(t)
+	lim := func(c *Config, o *Options) {
+		setLimits(c)
+		c.SendLimitPerIP = rate(t, "2/1h")
+		c.LimitStore, c.RedisURL = "redis", url
+	}
+	e := newEnv(t, lim)
+	b := e.instance(lim)
+	for i, svc := range []*Service{e.svc, b, e.svc, b} {
+		st, code := serve(svc, "198.51.100.1", "/send", sendJSON(phone(i)))
+		want := http.StatusOK
+		if i >= 2 {
+			want = http.StatusTooManyRequests
+		}
+		if st != want || (i >= 2 && code != CodeSendLimitIP) {
+			t.Fatalf("send %d: %d %s, want %d", i, st, code, want)
+		}
+	}
+	if got := e.fake.SendCount(); got != 2 {
+		t.Errorf("fake sent %d, want 2", got)
+	}
+}
+
+// TestReplayAcrossInstances: a code that PASSed on one instance never
+// passes on another that shares the Redis, even when the upstream would
+// accept it again. The control shows the upstream used here does.
+func TestReplayAcrossInstances(t *testing.T) {
+	url := redisURL(t)
+	for _, tc := range []struct {
+		name   string
+		shared bool
+		want   string // the replay's VerifyResult on instance B
+	}{
+		{"shared redis", true, "UNKNOWN"},
+		{"separate memory stores (control)", false, "PASS"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			prefix := redisPrefix(t, url)
+			e, mut := newReuseEnv(t, func(c *Config, o *Options) {
+				if tc.shared {
+					o.Store = redisStore(t, url, prefix)
+				}
+			})
+			b := e.instance(mut)
+			const p = "13900000001"
+			if st, code := serve(e.svc, "198.51.100.1", "/send", sendJSON(p)); st != http.StatusOK {
+				t.Fatalf("send: %d %s", st, code)
+			}
+			body := checkJSON(p, e.lastCode(p))
+			if r := verifyResult(t, e.svc, body); r != "PASS" {
+				t.Fatalf("check on A: %s, want PASS", r)
+			}
+			if r := verifyResult(t, b, body); r != tc.want {
+				t.Errorf("replay on B: %s, want %s", r, tc.want)
+			}
+		})
+	}
+}
+
+// TestRedisDown: with LIMIT_STORE=redis and Redis unreachable, sends and
+// checks are refused with 503 LIMIT_STORE_UNAVAILABLE (never unlimited) and
+// never reach Alibaba; the event API reports a transient error.
+func TestRedisDown(t *testing.T) {
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, func(c *Config, o *Options) {
+		setLimits(c)
+		c.LimitStore, c.RedisURL = "redis", "redis://127.0.0.1:"+port+"/0"
+	})
+	const p = "13900000002"
+	for _, tc := range []struct {
+		name, path, body string
+		hdr              []string
+	}{
+		{"public send", "/send", sendJSON(p), nil},
+		{"trusted send", "/send", sendJSON(p), []string{"Authorization", "Bearer " + testKey}},
+		{"public check", "/check", checkJSON(p, "1234"), nil},
+		{"trusted check", "/check", checkJSON(p, "1234"), []string{"Authorization", "Bearer " + testKey}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w, m := e.do("POST", tc.path, tc.body, tc.hdr...)
+			if w.Code != http.StatusServiceUnavailable || m["Code"] != CodeLimitStoreDown || m["Success"] != false {
+				t.Errorf("%d %v, want 503 %s", w.Code, m, CodeLimitStoreDown)
+			}
+			if strings.Contains(w.Body.String(), "127.0.0.1:"+port) {
+				t.Errorf("answer names the Redis address: %s", w.Body.String())
+			}
+		})
+	}
+	for _, action := range []string{"SendSmsVerifyCode", "CheckSmsVerifyCode"} {
+		t.Run("event "+action, func(t *testing.T) {
+			out, err := e.svc.Invoke(context.Background(), []byte(eventJSON(action, p)))
+			if err == nil {
+				t.Fatalf("Invoke answered %s with a nil error, want a transient error", out)
+			}
+			if !strings.Contains(err.Error(), CodeLimitStoreDown) {
+				t.Errorf("error %v does not say %s", err, CodeLimitStoreDown)
+			}
+		})
+	}
+	if n := e.fake.Requests(); n != 0 {
+		t.Errorf("%d requests reached the fake with the limit store down", n)
+	}
+}
+
+// TestConfigRedisNeedsURL: LIMIT_STORE=redis without REDIS_URL is refused
+// by New, naming the variable.
+func TestConfigRedisNeedsURL(t *testing.T) {
+	c := testConfig("http://127.0.0.1:1")
+	c.LimitStore, c.RedisURL = "redis", ""
+	_, err := New(c, Options{})
+	if err == nil || !strings.Contains(err.Error(), "REDIS_URL") {
+		t.Errorf("New: %v, want an error naming REDIS_URL", err)
+	}
+}
