@@ -195,7 +195,7 @@ const usedTTL = 24 * time.Hour
 // upper-cased so that a case-insensitive check cannot replay it in another
 // case. A used code is worthless, so its hash needs no key.
 func usedKey(cc, phone, scheme, code string) string {
-	return "used:" + secureHash(cc, phone, scheme, strings.ToUpper(code))
+	return secureHash(cc, phone, scheme, strings.ToUpper(code))
 }
 
 // ipKey names a client address for the IP limits. An IPv6 client usually
@@ -321,7 +321,7 @@ func (s *Service) check(ctx context.Context, c caller, body []byte, skip string,
 	ans.Code, ans.Message, ans.RequestId = res.Code, res.Message, res.RequestId
 	ans.Model.VerifyResult, ans.Model.OutId = res.Model.VerifyResult, res.Model.OutId
 	if res.Passed() {
-		first, err := s.store.ConsumePass(ctx, key, usedTTL)
+		first, err := s.store.MarkUsed(ctx, key, usedTTL)
 		if err != nil {
 			e := newError(CodeLimitStoreDown, "rate limit store unavailable; try again later")
 			e.Transient, e.cause = true, err

@@ -1,7 +1,8 @@
 // Package limit is the abuse-protection store of the smsverify service:
 // sliding-window rate limits that hold across serverless instances (Redis)
-// or within one process (Memory), and the "a PASS uses the code up"
-// bookkeeping that makes a verification code single-use.
+// or within one process (Memory), and the "used" marks that make a
+// verification code single-use: the caller marks each code that passed
+// under its own key, and a marked key refuses a second mark.
 //
 // Keys handed to a Store may contain phone numbers; the store never puts a
 // key into an error string.
@@ -45,26 +46,21 @@ type Store interface {
 	// all requests are allowed and each is counted, or none is counted.
 	Allow(ctx context.Context, now time.Time, reqs ...Request) (Decision, error)
 
-	// NoteSend records that a new code was sent for key (a phone+scheme id).
-	// Call it after every successful send. The record expires after ttl.
-	NoteSend(ctx context.Context, key string, ttl time.Duration) error
+	// MarkUsed records key as used for ttl. It returns true for the first
+	// call on a key (until the mark expires) and false for every later
+	// one: of N concurrent calls exactly one gets true. A false call leaves
+	// the mark and its expiry as they were. It is atomic across processes
+	// sharing one Redis.
+	MarkUsed(ctx context.Context, key string, ttl time.Duration) (bool, error)
 
-	// ConsumePass is called after the upstream answered PASS for key. It
-	// returns true exactly once per sent code generation: the first PASS
-	// after a NoteSend (or the very first PASS for a key with no NoteSend)
-	// is true, any later PASS without a new NoteSend in between is false (a
-	// replayed code). It is atomic, and it renews the record's ttl.
-	ConsumePass(ctx context.Context, key string, ttl time.Duration) (bool, error)
-
-	// Used reports whether the latest generation for key was already
-	// consumed, that is whether ConsumePass would now return false.
+	// Used reports whether key is marked and the mark has not expired.
 	Used(ctx context.Context, key string) (bool, error)
 
 	// Close releases the store's resources.
 	Close() error
 }
 
-// errEmptyKey is returned for a request or record without a key.
+// errEmptyKey is returned for a request or mark without a key.
 var errEmptyKey = errors.New("limit: empty key")
 
 // allowedDecision is the Decision for an allowed call.
@@ -83,16 +79,16 @@ func checkRequests(reqs []Request) error {
 	return nil
 }
 
-// ttlMillis validates a record ttl and returns it in whole milliseconds,
-// rounded up.
-func ttlMillis(key string, ttl time.Duration) (int64, error) {
+// markTTL validates the key and ttl of a mark and returns the ttl in whole
+// milliseconds, rounded up: the resolution at which stores keep expiry.
+func markTTL(key string, ttl time.Duration) (time.Duration, error) {
 	if key == "" {
 		return 0, errEmptyKey
 	}
-	if ttl <= 0 {
-		return 0, fmt.Errorf("limit: ttl must be positive, got %v", ttl)
+	if ttl < time.Millisecond {
+		return 0, fmt.Errorf("limit: ttl must be at least 1ms, got %v", ttl)
 	}
-	return ceilMillis(ttl), nil
+	return time.Duration(ceilMillis(ttl)) * time.Millisecond, nil
 }
 
 // ceilMillis returns d in milliseconds, rounded up.

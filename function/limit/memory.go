@@ -16,12 +16,12 @@ const minSweep = 1024
 // maps stay within about twice the number of live keys.
 type Memory struct {
 	mu  sync.Mutex
-	now func() time.Time // clock for record expiry; Allow takes its own time
+	now func() time.Time // clock for mark expiry; Allow takes its own time
 
 	logs      map[logID]*eventLog
-	logsSweep int // sweep logs when len(logs) reaches this
-	recs      map[string]*passRecord
-	recsSweep int // sweep recs when len(recs) reaches this
+	logsSweep int                  // sweep logs when len(logs) reaches this
+	marks     map[string]time.Time // used key → expiry of its mark
+	markSweep int                  // sweep marks when len(marks) reaches this
 }
 
 // logID names one sliding-window log.
@@ -55,22 +55,14 @@ func (l *eventLog) add(ms int64) {
 	l.events[i] = ms
 }
 
-// passRecord is the code-generation bookkeeping of one key.
-type passRecord struct {
-	gen     int64
-	used    int64
-	hasUsed bool
-	expires time.Time
-}
-
 // NewMemory returns an empty single-instance Store.
 func NewMemory() *Memory {
 	return &Memory{
 		now:       time.Now,
 		logs:      make(map[logID]*eventLog),
 		logsSweep: minSweep,
-		recs:      make(map[string]*passRecord),
-		recsSweep: minSweep,
+		marks:     make(map[string]time.Time),
+		markSweep: minSweep,
 	}
 }
 
@@ -142,52 +134,25 @@ func (m *Memory) sweepLogs(nowMs int64) {
 	m.logsSweep = max(minSweep, 2*len(m.logs))
 }
 
-// NoteSend implements Store.
-func (m *Memory) NoteSend(ctx context.Context, key string, ttl time.Duration) error {
+// MarkUsed implements Store.
+func (m *Memory) MarkUsed(ctx context.Context, key string, ttl time.Duration) (bool, error) {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("limit: note send: %w", err)
+		return false, fmt.Errorf("limit: mark used: %w", err)
 	}
-	ms, err := ttlMillis(key, ttl)
+	ttl, err := markTTL(key, ttl)
 	if err != nil {
-		return fmt.Errorf("limit: note send: %w", err)
+		return false, fmt.Errorf("limit: mark used: %w", err)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.now()
-	r := m.record(key, now)
-	if r == nil {
-		r = &passRecord{}
-		m.recs[key] = r
-	}
-	r.gen++
-	r.expires = now.Add(time.Duration(ms) * time.Millisecond)
-	m.maybeSweepRecs(now)
-	return nil
-}
-
-// ConsumePass implements Store.
-func (m *Memory) ConsumePass(ctx context.Context, key string, ttl time.Duration) (bool, error) {
-	if err := ctx.Err(); err != nil {
-		return false, fmt.Errorf("limit: consume pass: %w", err)
-	}
-	ms, err := ttlMillis(key, ttl)
-	if err != nil {
-		return false, fmt.Errorf("limit: consume pass: %w", err)
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	now := m.now()
-	r := m.record(key, now)
-	if r == nil {
-		r = &passRecord{}
-		m.recs[key] = r
-	}
-	if r.hasUsed && r.used >= r.gen {
+	if m.marked(key, now) {
 		return false, nil
 	}
-	r.used, r.hasUsed = r.gen, true
-	r.expires = now.Add(time.Duration(ms) * time.Millisecond)
-	m.maybeSweepRecs(now)
+	m.marks[key] = now.Add(ttl)
+	if len(m.marks) >= m.markSweep {
+		m.sweepMarks(now)
+	}
 	return true, nil
 }
 
@@ -201,39 +166,35 @@ func (m *Memory) Used(ctx context.Context, key string) (bool, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	r := m.record(key, m.now())
-	return r != nil && r.hasUsed && r.used >= r.gen, nil
+	return m.marked(key, m.now()), nil
 }
 
-// record returns the live record for key, dropping an expired one.
-func (m *Memory) record(key string, now time.Time) *passRecord {
-	r := m.recs[key]
-	if r != nil && !now.Before(r.expires) {
-		delete(m.recs, key)
-		return nil
+// marked reports whether key has a live mark at now, dropping an expired one.
+func (m *Memory) marked(key string, now time.Time) bool {
+	exp, ok := m.marks[key]
+	if ok && !now.Before(exp) {
+		delete(m.marks, key)
+		return false
 	}
-	return r
+	return ok
 }
 
-// maybeSweepRecs drops expired records once the map has doubled.
-func (m *Memory) maybeSweepRecs(now time.Time) {
-	if len(m.recs) < m.recsSweep {
-		return
-	}
-	for k, r := range m.recs {
-		if !now.Before(r.expires) {
-			delete(m.recs, k)
+// sweepMarks drops the marks expired at now.
+func (m *Memory) sweepMarks(now time.Time) {
+	for k, exp := range m.marks {
+		if !now.Before(exp) {
+			delete(m.marks, k)
 		}
 	}
-	m.recsSweep = max(minSweep, 2*len(m.recs))
+	m.markSweep = max(minSweep, 2*len(m.marks))
 }
 
 // Close implements Store; it does nothing.
 func (m *Memory) Close() error { return nil }
 
-// size returns the number of logs and records held, for tests.
-func (m *Memory) size() (logs, recs int) {
+// size returns the number of logs and marks held, for tests.
+func (m *Memory) size() (logs, marks int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return len(m.logs), len(m.recs)
+	return len(m.logs), len(m.marks)
 }

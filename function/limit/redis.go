@@ -53,53 +53,28 @@ end
 return {1, 0, 0}
 `
 
-// noteSendLua starts a new code generation: KEYS[1] is the record hash,
-// ARGV[1] its ttl in ms.
-const noteSendLua = `
-redis.call('HINCRBY', KEYS[1], 'gen', 1)
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
-return 1
-`
-
-// consumePassLua marks the current generation used unless it already
-// is: KEYS[1] is the record hash, ARGV[1] its ttl in ms. It returns 1 for
-// the first PASS of a generation, else 0.
-const consumePassLua = `
-local gen = tonumber(redis.call('HGET', KEYS[1], 'gen') or '0')
-local used = redis.call('HGET', KEYS[1], 'used')
-if used and tonumber(used) >= gen then
-  return 0
-end
-redis.call('HSET', KEYS[1], 'used', gen)
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
-return 1
-`
-
 // Redis is a Store shared by every instance that talks to one Redis. Each
-// operation is one script call, so it is atomic across processes. A log is
-// the sorted set prefix+"rate:<Per in ms>:"+Key and a code record the hash
-// prefix+"pass:"+key; every key expires.
+// operation is one command or script call, so it is atomic across
+// processes. A log is the sorted set prefix+"rate:<Per in ms>:"+Key and a
+// used mark the string prefix+"used:"+key, set with SET NX PX; every key
+// expires.
 //
 // Allow with several requests touches several keys in one script; on Redis
 // Cluster they must hash to one slot, so give the store a prefix with a hash
 // tag, such as "{smsverify}:".
 type Redis struct {
-	client      redis.UniversalClient
-	prefix      string
-	allow       *redis.Script
-	noteSend    *redis.Script
-	consumePass *redis.Script
+	client redis.UniversalClient
+	prefix string
+	allow  *redis.Script
 }
 
 // NewRedis returns a Store over client whose keys all start with prefix
 // (for example "smsverify:"). The store owns client: Close closes it.
 func NewRedis(client redis.UniversalClient, prefix string) *Redis {
 	return &Redis{
-		client:      client,
-		prefix:      prefix,
-		allow:       redis.NewScript(allowLua),
-		noteSend:    redis.NewScript(noteSendLua),
-		consumePass: redis.NewScript(consumePassLua),
+		client: client,
+		prefix: prefix,
+		allow:  redis.NewScript(allowLua),
 	}
 }
 
@@ -108,8 +83,8 @@ func (r *Redis) logKey(key string, perMs int64) string {
 	return r.prefix + "rate:" + strconv.FormatInt(perMs, 10) + ":" + key
 }
 
-// passKey is the Redis key of the generation record of key.
-func (r *Redis) passKey(key string) string { return r.prefix + "pass:" + key }
+// usedKey is the Redis key of the used mark of key.
+func (r *Redis) usedKey(key string) string { return r.prefix + "used:" + key }
 
 // Allow implements Store.
 func (r *Redis) Allow(ctx context.Context, now time.Time, reqs ...Request) (Decision, error) {
@@ -144,29 +119,18 @@ func (r *Redis) Allow(ctx context.Context, now time.Time, reqs ...Request) (Deci
 	return Decision{Denied: i, RetryAfter: time.Duration(retry) * time.Millisecond}, nil
 }
 
-// NoteSend implements Store.
-func (r *Redis) NoteSend(ctx context.Context, key string, ttl time.Duration) error {
-	ms, err := ttlMillis(key, ttl)
+// MarkUsed implements Store.
+func (r *Redis) MarkUsed(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	ttl, err := markTTL(key, ttl)
 	if err != nil {
-		return fmt.Errorf("limit: note send: %w", err)
+		return false, fmt.Errorf("limit: mark used: %w", err)
 	}
-	if err := r.noteSend.Run(ctx, r.client, []string{r.passKey(key)}, ms).Err(); err != nil {
-		return fmt.Errorf("limit: redis note send: %w", err)
-	}
-	return nil
-}
-
-// ConsumePass implements Store.
-func (r *Redis) ConsumePass(ctx context.Context, key string, ttl time.Duration) (bool, error) {
-	ms, err := ttlMillis(key, ttl)
+	// SET NX leaves an existing mark, and its expiry, untouched.
+	ok, err := r.client.SetNX(ctx, r.usedKey(key), 1, ttl).Result()
 	if err != nil {
-		return false, fmt.Errorf("limit: consume pass: %w", err)
+		return false, fmt.Errorf("limit: redis mark used: %w", err)
 	}
-	n, err := r.consumePass.Run(ctx, r.client, []string{r.passKey(key)}, ms).Int64()
-	if err != nil {
-		return false, fmt.Errorf("limit: redis consume pass: %w", err)
-	}
-	return n == 1, nil
+	return ok, nil
 }
 
 // Used implements Store.
@@ -174,38 +138,11 @@ func (r *Redis) Used(ctx context.Context, key string) (bool, error) {
 	if key == "" {
 		return false, fmt.Errorf("limit: used: %w", errEmptyKey)
 	}
-	vals, err := r.client.HMGet(ctx, r.passKey(key), "gen", "used").Result()
+	n, err := r.client.Exists(ctx, r.usedKey(key)).Result()
 	if err != nil {
 		return false, fmt.Errorf("limit: redis used: %w", err)
 	}
-	if len(vals) != 2 || vals[1] == nil {
-		return false, nil
-	}
-	gen, err := hashInt(vals[0])
-	if err != nil {
-		return false, fmt.Errorf("limit: redis used: %w", err)
-	}
-	used, err := hashInt(vals[1])
-	if err != nil {
-		return false, fmt.Errorf("limit: redis used: %w", err)
-	}
-	return used >= gen, nil
-}
-
-// hashInt converts a hash field from HMGET (nil when absent) to an integer.
-func hashInt(v any) (int64, error) {
-	if v == nil {
-		return 0, nil
-	}
-	s, ok := v.(string)
-	if !ok {
-		return 0, fmt.Errorf("unexpected field type %T", v)
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		return 0, errors.New("field is not an integer")
-	}
-	return n, nil
+	return n == 1, nil
 }
 
 // Close implements Store; it closes the client.

@@ -229,30 +229,14 @@ func TestRedisTwoInstances(t *testing.T) {
 		t.Fatalf("%d of 200 allowed across two clients, want 7", got)
 	}
 
-	// One code, checked on both instances at once: one PASS wins.
-	const key = "pass:two"
-	if err := stores[0].NoteSend(ctx, key, time.Minute); err != nil {
-		t.Fatal(err)
+	// One code, marked on both instances at once: one mark wins.
+	const key = "used:two"
+	if got := concurrentMarks(t, stores, key, time.Minute, 100); got != 1 {
+		t.Fatalf("%d of 100 MarkUsed calls across two clients got true, want 1", got)
 	}
-	var wins atomic.Int64
-	errs = make(chan error, 100)
-	for i := range 100 {
-		wg.Go(func() {
-			ok, err := stores[i%2].ConsumePass(ctx, key, time.Minute)
-			if err != nil {
-				errs <- err
-			} else if ok {
-				wins.Add(1)
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
-	if got := wins.Load(); got != 1 {
-		t.Fatalf("%d PASSes consumed across two clients, want 1", got)
+	for _, s := range stores {
+		wantUsed(t, s, key, true)
+		wantMark(t, s, key, time.Minute, false)
 	}
 }
 
@@ -262,9 +246,7 @@ func TestRedisKeysExpire(t *testing.T) {
 	prefix := testPrefix(t, c)
 	s := NewRedis(c, prefix)
 	wantAllowed(t, allow(t, s, at(0), req("a", "5/15m"), req("b", "30/5m")))
-	if err := s.NoteSend(ctx, "p", 7*time.Minute); err != nil {
-		t.Fatal(err)
-	}
+	wantMark(t, s, "p", 7*time.Minute, true)
 	keys, err := prefixKeys(ctx, c, prefix)
 	if err != nil {
 		t.Fatal(err)
@@ -275,7 +257,7 @@ func TestRedisKeysExpire(t *testing.T) {
 	limits := map[string]time.Duration{
 		prefix + "rate:900000:a": 15 * time.Minute,
 		prefix + "rate:300000:b": 5 * time.Minute,
-		prefix + "pass:p":        7 * time.Minute,
+		prefix + "used:p":        7 * time.Minute,
 	}
 	for k, limit := range limits {
 		ttl, err := c.PTTL(ctx, k).Result()
@@ -377,13 +359,12 @@ func TestRedisUnavailable(t *testing.T) {
 			if name == "silent" {
 				return // one timeout proves the point; each costs seconds
 			}
-			check("NoteSend", s.NoteSend(ctx, "pass:"+phone, time.Minute))
-			ok, err := s.ConsumePass(ctx, "pass:"+phone, time.Minute)
+			ok, err := s.MarkUsed(ctx, "used:"+phone, time.Minute)
 			if ok {
-				t.Error("ConsumePass returned true against an unavailable Redis")
+				t.Error("MarkUsed returned true against an unavailable Redis")
 			}
-			check("ConsumePass", err)
-			_, err = s.Used(ctx, "pass:"+phone)
+			check("MarkUsed", err)
+			_, err = s.Used(ctx, "used:"+phone)
 			check("Used", err)
 		})
 	}

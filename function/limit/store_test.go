@@ -14,7 +14,7 @@ import (
 // harness is one fresh Store under test plus control of its record clock.
 type harness struct {
 	store Store
-	// advance moves the clock that expires NoteSend/ConsumePass records.
+	// advance moves the clock that expires MarkUsed marks.
 	advance func(t *testing.T, d time.Duration)
 }
 
@@ -228,121 +228,111 @@ func testStore(t *testing.T, newHarness func(t *testing.T) harness) {
 		}
 	})
 
-	t.Run("PassSemantics", func(t *testing.T) {
+	t.Run("MarkUsedOnce", func(t *testing.T) {
 		s := newHarness(t).store
 		const ttl = 10 * time.Minute
-		key := "pass:86:13800001111:scheme"
+		key := "used:86:13800001111:scheme:code"
 		wantUsed(t, s, key, false)
-		wantPass(t, s, key, ttl, true) // first PASS ever, no NoteSend
+		wantMark(t, s, key, ttl, true)
 		wantUsed(t, s, key, true)
-		wantPass(t, s, key, ttl, false) // replayed
-
-		mustNoteSend(t, s, key, ttl)
-		wantUsed(t, s, key, false)
-		wantPass(t, s, key, ttl, true)
+		wantMark(t, s, key, ttl, false)
+		wantMark(t, s, key, time.Hour, false) // a different ttl changes nothing
 		wantUsed(t, s, key, true)
-		wantPass(t, s, key, ttl, false)
-		wantPass(t, s, key, ttl, false)
-
-		// Two sends, one PASS: the latest code is used up.
-		mustNoteSend(t, s, key, ttl)
-		mustNoteSend(t, s, key, ttl)
-		wantPass(t, s, key, ttl, true)
-		wantPass(t, s, key, ttl, false)
-
-		// A fresh key sent to but not yet checked.
-		other := "pass:86:13900002222:scheme"
-		mustNoteSend(t, s, other, ttl)
-		wantUsed(t, s, other, false)
-		wantUsed(t, s, key, true)
-		wantPass(t, s, other, ttl, true)
-		wantUsed(t, s, other, true)
 	})
 
-	t.Run("PassInvalid", func(t *testing.T) {
+	t.Run("MarkKeysIndependent", func(t *testing.T) {
 		s := newHarness(t).store
-		if err := s.NoteSend(ctx, "", time.Minute); err == nil {
-			t.Error("NoteSend with empty key succeeded")
-		}
-		if err := s.NoteSend(ctx, "k", 0); err == nil {
-			t.Error("NoteSend with zero ttl succeeded")
-		}
-		if _, err := s.ConsumePass(ctx, "k", -time.Second); err == nil {
-			t.Error("ConsumePass with negative ttl succeeded")
-		}
-		if _, err := s.ConsumePass(ctx, "", time.Minute); err == nil {
-			t.Error("ConsumePass with empty key succeeded")
-		}
-		if _, err := s.Used(ctx, ""); err == nil {
-			t.Error("Used with empty key succeeded")
-		}
-		wantPass(t, s, "k", time.Minute, true) // the failed calls left no trace
+		const ttl = 10 * time.Minute
+		a, b := "used:86:13800001111:scheme:c1", "used:86:13800001111:scheme:c2"
+		wantMark(t, s, a, ttl, true)
+		wantUsed(t, s, b, false)
+		wantMark(t, s, b, ttl, true)
+		wantUsed(t, s, a, true)
+		wantUsed(t, s, b, true)
+		wantMark(t, s, a, ttl, false)
+		wantMark(t, s, b, ttl, false)
+		// Used does not mark.
+		c := "used:86:13900002222:scheme:c1"
+		wantUsed(t, s, c, false)
+		wantUsed(t, s, c, false)
+		wantMark(t, s, c, ttl, true)
 	})
 
-	t.Run("ConsumePassConcurrent", func(t *testing.T) {
-		s := newHarness(t).store
-		const key = "pass:race"
-		mustNoteSend(t, s, key, time.Minute)
-		for round := range 3 {
-			var n atomic.Int64
-			errs := make(chan error, 100)
-			var wg sync.WaitGroup
-			for range 100 {
-				wg.Go(func() {
-					ok, err := s.ConsumePass(ctx, key, time.Minute)
-					if err != nil {
-						errs <- err
-					} else if ok {
-						n.Add(1)
-					}
-				})
-			}
-			wg.Wait()
-			close(errs)
-			for err := range errs {
-				t.Fatal(err)
-			}
-			if got := n.Load(); got != 1 {
-				t.Fatalf("round %d: %d of 100 ConsumePass calls got true, want 1", round, got)
-			}
-			mustNoteSend(t, s, key, time.Minute)
-		}
+	t.Run("MarkExpiry", func(t *testing.T) {
+		h := newHarness(t)
+		s := h.store
+		short, long := "used:short", "used:long"
+		wantMark(t, s, short, time.Minute, true)
+		wantMark(t, s, long, 10*time.Minute, true)
+		h.advance(t, time.Minute-time.Second)
+		wantUsed(t, s, short, true)
+		h.advance(t, time.Second)
+		// The short mark is gone; the long one is kept.
+		wantUsed(t, s, short, false)
+		wantUsed(t, s, long, true)
+		wantMark(t, s, short, time.Minute, true) // marked anew
+		wantUsed(t, s, short, true)
+		wantMark(t, s, short, time.Minute, false)
+		h.advance(t, 9*time.Minute)
+		wantUsed(t, s, long, false)
+		wantMark(t, s, long, 10*time.Minute, true)
 	})
 
-	t.Run("PassExpiry", func(t *testing.T) {
+	t.Run("RefusedMarkDoesNotRenew", func(t *testing.T) {
 		h := newHarness(t)
 		s := h.store
 		const ttl = 10 * time.Minute
-		key := "pass:expiry"
-		mustNoteSend(t, s, key, ttl)
-		wantPass(t, s, key, ttl, true)
+		key := "used:renew"
+		wantMark(t, s, key, ttl, true)
 		h.advance(t, ttl/2)
+		wantMark(t, s, key, ttl, false)
+		wantMark(t, s, key, time.Hour, false)
+		h.advance(t, ttl/2-time.Second)
 		wantUsed(t, s, key, true)
-		wantPass(t, s, key, ttl, false) // a refused PASS does not renew
-		h.advance(t, ttl/2)
-		// The record is gone; a PASS counts as the first ever.
+		h.advance(t, time.Second)
+		// Expired ttl after the first mark, not after the refused ones.
 		wantUsed(t, s, key, false)
-		wantPass(t, s, key, ttl, true)
+		wantMark(t, s, key, ttl, true)
+	})
 
-		// ConsumePass renews the record's ttl.
-		key2 := "pass:renew"
-		mustNoteSend(t, s, key2, ttl)
-		h.advance(t, 8*time.Minute)
-		wantPass(t, s, key2, ttl, true)
-		h.advance(t, 8*time.Minute)
-		wantUsed(t, s, key2, true)
-		h.advance(t, 2*time.Minute)
-		wantUsed(t, s, key2, false)
+	t.Run("MarkInvalid", func(t *testing.T) {
+		s := newHarness(t).store
+		const phone = "13800001111"
+		key := "used:86:" + phone
+		for name, ttl := range map[string]time.Duration{
+			"zero ttl":     0,
+			"negative ttl": -time.Second,
+			"sub-ms ttl":   time.Millisecond - 1,
+		} {
+			ok, err := s.MarkUsed(ctx, key, ttl)
+			if err == nil || ok {
+				t.Errorf("%s: MarkUsed = %v, %v; want an error", name, ok, err)
+			} else if strings.Contains(err.Error(), phone) {
+				t.Errorf("%s: error %q leaks the key", name, err)
+			}
+		}
+		if ok, err := s.MarkUsed(ctx, "", time.Minute); err == nil || ok {
+			t.Errorf("MarkUsed with empty key = %v, %v; want an error", ok, err)
+		}
+		if ok, err := s.Used(ctx, ""); err == nil || ok {
+			t.Errorf("Used with empty key = %v, %v; want an error", ok, err)
+		}
+		// The failed calls left no trace.
+		wantUsed(t, s, key, false)
+		wantMark(t, s, key, time.Minute, true)
+	})
 
-		// NoteSend expiry forgets the generation too.
-		key3 := "pass:sent"
-		mustNoteSend(t, s, key3, time.Minute)
-		wantPass(t, s, key3, ttl, true)
-		mustNoteSend(t, s, key3, time.Minute) // ttl back to 1m
-		h.advance(t, time.Minute)
-		wantUsed(t, s, key3, false)
-		wantPass(t, s, key3, ttl, true)
-		wantPass(t, s, key3, ttl, false)
+	t.Run("MarkUsedConcurrent", func(t *testing.T) {
+		h := newHarness(t)
+		s := h.store
+		const key = "used:race"
+		for round := range 2 {
+			if got := concurrentMarks(t, []Store{s}, key, time.Minute, 100); got != 1 {
+				t.Fatalf("round %d: %d of 100 MarkUsed calls got true, want 1", round, got)
+			}
+			wantUsed(t, s, key, true)
+			h.advance(t, time.Minute) // the mark expires: the next round starts fresh
+		}
 	})
 
 	t.Run("CanceledContext", func(t *testing.T) {
@@ -352,11 +342,8 @@ func testStore(t *testing.T, newHarness func(t *testing.T) harness) {
 		if _, err := s.Allow(cctx, at(0), req("k", "1/1h")); err == nil {
 			t.Error("Allow with canceled context succeeded")
 		}
-		if err := s.NoteSend(cctx, "k", time.Minute); err == nil {
-			t.Error("NoteSend with canceled context succeeded")
-		}
-		if _, err := s.ConsumePass(cctx, "k", time.Minute); err == nil {
-			t.Error("ConsumePass with canceled context succeeded")
+		if _, err := s.MarkUsed(cctx, "k", time.Minute); err == nil {
+			t.Error("MarkUsed with canceled context succeeded")
 		}
 		if _, err := s.Used(cctx, "k"); err == nil {
 			t.Error("Used with canceled context succeeded")
@@ -402,22 +389,40 @@ func wantUsed(t *testing.T, s Store, key string, want bool) {
 	}
 }
 
-func wantPass(t *testing.T, s Store, key string, ttl time.Duration, want bool) {
+func wantMark(t *testing.T, s Store, key string, ttl time.Duration, want bool) {
 	t.Helper()
-	got, err := s.ConsumePass(context.Background(), key, ttl)
+	got, err := s.MarkUsed(context.Background(), key, ttl)
 	if err != nil {
-		t.Fatalf("ConsumePass: %v", err)
+		t.Fatalf("MarkUsed: %v", err)
 	}
 	if got != want {
-		t.Fatalf("ConsumePass(%s) = %v, want %v", key, got, want)
+		t.Fatalf("MarkUsed(%s) = %v, want %v", key, got, want)
 	}
 }
 
-func mustNoteSend(t *testing.T, s Store, key string, ttl time.Duration) {
+// concurrentMarks calls MarkUsed on key n times at once, spread over
+// stores, and returns how many calls got true.
+func concurrentMarks(t *testing.T, stores []Store, key string, ttl time.Duration, n int) int64 {
 	t.Helper()
-	if err := s.NoteSend(context.Background(), key, ttl); err != nil {
-		t.Fatalf("NoteSend: %v", err)
+	var wins atomic.Int64
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			ok, err := stores[i%len(stores)].MarkUsed(context.Background(), key, ttl)
+			if err != nil {
+				errs <- err
+			} else if ok {
+				wins.Add(1)
+			}
+		})
 	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	return wins.Load()
 }
 
 // benchAllow measures Allow with keys rotating over 1000 phones at 5/1m and
