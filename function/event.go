@@ -21,6 +21,10 @@ import (
 func (s *Service) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	start := time.Now()
 	id := RequestID(ctx)
+	if id == "" {
+		id = newRequestID()
+		ctx = WithRequestID(ctx, id)
+	}
 	al := &accessLog{Action: "event", Caller: callerEvent}
 	ans, e := s.invoke(ctx, payload, al)
 	var out []byte

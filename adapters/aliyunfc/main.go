@@ -1,0 +1,26 @@
+// Command aliyunfc runs smsverify on Alibaba Cloud Function Compute 3.0 (the
+// go1 runtime, handler "main"), built with
+//
+//	GOOS=linux GOARCH=amd64 CGO_ENABLED=0 go build -o main ./adapters/aliyunfc
+//
+// One function serves both HTTP-trigger events (the HTTP API) and plain JSON
+// events (the event API). With no ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET set, it
+// signs with the per-invocation STS credentials of the function's role. See
+// https://www.alibabacloud.com/help/en/functioncompute/fc-3-0/user-guide/http-trigger-invoking-function
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/aliyun/fc-runtime-go-sdk/fc"
+)
+
+func main() {
+	h, err := newHandler(os.Stdout)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "smsverify:", err)
+		os.Exit(1)
+	}
+	fc.Start(h.invoke)
+}
