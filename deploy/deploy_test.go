@@ -1,0 +1,962 @@
+package deploy_test
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"smsverify/function"
+)
+
+// root is the module root: s.yaml, template.yaml and the Makefile live there.
+const root = ".."
+
+// TestDeployFiles runs every check against the files as they are.
+func TestDeployFiles(t *testing.T) {
+	f := loadFiles(t, nil)
+	for _, c := range checks() {
+		t.Run(c.name, func(t *testing.T) {
+			for _, p := range c.run(f) {
+				t.Error(p)
+			}
+		})
+	}
+}
+
+// TestChecksCatchBreakage breaks the files in memory, one edit at a time, and
+// requires the named check to report it: no check passes vacuously.
+func TestChecksCatchBreakage(t *testing.T) {
+	byName := map[string]check{}
+	for _, c := range checks() {
+		byName[c.name] = c
+	}
+	tests := []struct {
+		check, file, old, new string
+	}{
+		{checkEnvS, "s.yaml", "LIMIT_STORE: ${env('LIMIT_STORE', 'memory')}", "LIMIT_STORES: ${env('LIMIT_STORES', 'memory')}"},
+		{checkEnvS, "s.yaml", "LIMIT_STORE: ${env('LIMIT_STORE',", "LIMIT_STORE: ${env('STORE',"},
+		{checkEnvT, "template.yaml", "SMS_SIGN_NAME: !Ref SmsSignName", "SMS_SIGNATURE: !Ref SmsSignName"},
+		{checkFC, "s.yaml", "handler: main", "handler: bootstrap"},
+		{checkFC, "s.yaml", "code: ./dist/aliyunfc", "code: ./dist/fc"},
+		{checkFC, "s.yaml", "runtime: go1", "runtime: custom.debian10"},
+		{checkFC, "s.yaml", "run: make build", "run: make test"},
+		{checkFC, "Makefile", "FC_BIN := dist/aliyunfc/main", "FC_BIN := dist/aliyunfc/handler"},
+		{checkFC, "Makefile", "GOOS=linux GOARCH=amd64 CGO_ENABLED=0 $(GO) build -trimpath -ldflags", "GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -trimpath -ldflags"},
+		{checkLambda, "template.yaml", "Handler: bootstrap", "Handler: main"},
+		{checkLambda, "template.yaml", "Runtime: provided.al2023", "Runtime: provided.al2"},
+		{checkLambda, "template.yaml", "BuildMethod: makefile", "BuildMethod: go1.x"},
+		{checkLambda, "template.yaml", "CodeUri: .", "CodeUri: adapters/lambda/"},
+		{checkLambda, "template.yaml", "        - x86_64", "        - arm64"},
+		{checkLambda, "Makefile", "build-SmsVerifyFunction: lambda", "build-Function: lambda"},
+		{checkLambda, "Makefile", "-tags lambda.norpc ", ""},
+		{checkLambda, "Makefile", "LAMBDA_BIN := dist/lambda/bootstrap", "LAMBDA_BIN := dist/lambda/main"},
+		{checkLambda, "Makefile", `"$(ARTIFACTS_DIR)/bootstrap"`, `"$(ARTIFACTS_DIR)/main"`},
+		{checkMake, "Makefile", "build: lambda aliyunfc zip", "build: aliyunfc"},
+		{checkMake, "Makefile", " -trimpath -tags lambda.norpc", " -tags lambda.norpc"},
+		{checkSecrets, "s.yaml", "API_KEYS: ${env('API_KEYS', '')}", "API_KEYS: k1234567890abcdefgh"},
+		{checkSecrets, "s.yaml", "${env('REDIS_URL', '')}", "${env('REDIS_URL', 'redis://:pw@10.0.0.1:6379/0')}"},
+		{checkSecrets, "template.yaml", "VERIFY_TOKEN_SECRET: !Ref VerifyTokenSecret", "VERIFY_TOKEN_SECRET: not-a-parameter-0123456789abcdef"},
+		{checkSecrets, "template.yaml", "  RedisUrl:\n    Type: String\n    NoEcho: true\n", "  RedisUrl:\n    Type: String\n"},
+		{checkSecrets, "template.yaml", "  ApiKeys:\n    Type: String\n    NoEcho: true\n    Default: ''", "  ApiKeys:\n    Type: String\n    NoEcho: true\n    Default: 'k1234567890abcdefgh'"},
+		{checkEmpty, "s.yaml", "${env('SMS_SIGN_NAME', '速通互联验证码')}", "${env('SMS_SIGN_NAME', '')}"},
+		{checkEmpty, "s.yaml", "${env('LIMIT_STORE', 'memory')}", "${env('LIMIT_STORE')}"},
+		{checkEmpty, "template.yaml", "  LimitStore:\n    Type: String\n    Default: memory", "  LimitStore:\n    Type: String\n    Default: ''"},
+		{checkSQS, "template.yaml", "        - ReportBatchItemFailures", "        - SomethingElse"},
+		{checkSQS, "template.yaml", "    Condition: HasSqsQueue\n", ""},
+		{checkRoutes, "template.yaml", "Path: /healthz", "Path: /health"},
+		{checkRoutes, "template.yaml", "        Default:\n          Type: HttpApi\n", ""},
+		{checkRoutes, "s.yaml", "              - OPTIONS\n", ""},
+		{checkRoutes, "s.yaml", "authType: anonymous", "authType: function"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.check+"/"+tt.file+"/"+firstLine(tt.new), func(t *testing.T) {
+			c, ok := byName[tt.check]
+			if !ok {
+				t.Fatalf("no check named %q", tt.check)
+			}
+			f := loadFiles(t, func(name, text string) string {
+				if name != tt.file {
+					return text
+				}
+				if n := strings.Count(text, tt.old); n != 1 {
+					t.Fatalf("%s holds %q %d times, want once: update this test", name, tt.old, n)
+				}
+				return strings.Replace(text, tt.old, tt.new, 1)
+			})
+			p := c.run(f)
+			if len(p) == 0 {
+				t.Fatalf("check %q passed after %s: %q -> %q", tt.check, tt.file, tt.old, tt.new)
+			}
+			t.Logf("caught: %s", p[0])
+		})
+	}
+}
+
+// firstLine names a subtest after an edit.
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	if s == "" {
+		return "removed"
+	}
+	return s
+}
+
+// Check names, shared by both tests.
+const (
+	checkEnvS    = "s.yaml environment variables are Config variables"
+	checkEnvT    = "template.yaml environment variables are Config variables"
+	checkFC      = "s.yaml handler and code are the Makefile's aliyunfc build"
+	checkLambda  = "template.yaml handler, runtime and build are the Makefile's lambda build"
+	checkMake    = "make build builds both artifacts"
+	checkSecrets = "secrets come from NoEcho parameters or deploy-time env"
+	checkEmpty   = "no empty value overrides a Config default"
+	checkSQS     = "SQS source is optional and reports batch item failures"
+	checkRoutes  = "HTTP entry points reach every route"
+)
+
+// check is one named rule over the parsed files; it returns the problems.
+type check struct {
+	name string
+	run  func(f deployFiles) []string
+}
+
+func checks() []check {
+	return []check{
+		{checkEnvS, checkEnvVarsS},
+		{checkEnvT, checkEnvVarsT},
+		{checkFC, checkFCBuild},
+		{checkLambda, checkLambdaBuild},
+		{checkMake, checkMakeBuild},
+		{checkSecrets, checkSecretValues},
+		{checkEmpty, checkEmptyOverrides},
+		{checkSQS, checkSQSSource},
+		{checkRoutes, checkHTTPRoutes},
+	}
+}
+
+// deployFiles holds the three files, parsed.
+type deployFiles struct {
+	s    map[string]any // s.yaml
+	tpl  map[string]any // template.yaml; short-form tags (!Ref) in long form ({"Ref": …})
+	make *makefile
+	cfg  map[string]configVar // function.Config's variables
+}
+
+// loadFiles reads and parses the deploy files; edit (if not nil) may change
+// a file's text first.
+func loadFiles(t *testing.T, edit func(name, text string) string) deployFiles {
+	t.Helper()
+	read := func(name string) string {
+		b, err := os.ReadFile(filepath.Join(root, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if edit != nil {
+			return edit(name, string(b))
+		}
+		return string(b)
+	}
+	f := deployFiles{cfg: configVars(t), make: parseMakefile(read("Makefile"))}
+	var err error
+	if f.s, err = decodeYAML(read("s.yaml")); err != nil {
+		t.Fatalf("s.yaml: %v", err)
+	}
+	if f.tpl, err = decodeYAML(read("template.yaml")); err != nil {
+		t.Fatalf("template.yaml: %v", err)
+	}
+	return f
+}
+
+// configVar is one variable function.Config reads.
+type configVar struct {
+	def string // the default tag's value; "" when none
+}
+
+// configVars reads the envconfig tags of function.Config by reflection.
+func configVars(t *testing.T) map[string]configVar {
+	t.Helper()
+	vars := map[string]configVar{}
+	typ := reflect.TypeFor[function.Config]()
+	for i := range typ.NumField() {
+		fld := typ.Field(i)
+		name, ok := fld.Tag.Lookup("envconfig")
+		if !ok || fld.Tag.Get("ignored") == "true" {
+			continue
+		}
+		vars[name] = configVar{def: fld.Tag.Get("default")}
+	}
+	if len(vars) == 0 {
+		t.Fatal("function.Config has no envconfig tags")
+	}
+	return vars
+}
+
+// ---- checks ----
+
+func checkEnvVarsS(f deployFiles) []string {
+	var p []string
+	n := 0
+	for _, r := range fcResources(f) {
+		for name, v := range mapOf(r.props["environmentVariables"]) {
+			n++
+			if _, ok := f.cfg[name]; !ok {
+				p = append(p, fmt.Sprintf("s.yaml %s sets %s, which function.Config does not read", r.name, name))
+			}
+			if ref, ok := parseEnvRef(v); ok && ref.name != name {
+				p = append(p, fmt.Sprintf("s.yaml %s sets %s from ${env('%s')}: use the same name", r.name, name, ref.name))
+			}
+		}
+	}
+	if n == 0 {
+		p = append(p, "s.yaml sets no environmentVariables")
+	}
+	return p
+}
+
+func checkEnvVarsT(f deployFiles) []string {
+	var p []string
+	n := 0
+	for _, fn := range samFunctions(f) {
+		for name := range mapOf(dig(fn.props, "Environment", "Variables")) {
+			n++
+			if _, ok := f.cfg[name]; !ok {
+				p = append(p, fmt.Sprintf("template.yaml %s sets %s, which function.Config does not read", fn.id, name))
+			}
+		}
+	}
+	for name := range mapOf(dig(f.tpl, "Globals", "Function", "Environment", "Variables")) {
+		n++
+		if _, ok := f.cfg[name]; !ok {
+			p = append(p, fmt.Sprintf("template.yaml Globals set %s, which function.Config does not read", name))
+		}
+	}
+	if n == 0 {
+		p = append(p, "template.yaml sets no Environment Variables")
+	}
+	return p
+}
+
+func checkFCBuild(f deployFiles) []string {
+	var p []string
+	fc, err := f.make.buildOf("adapters/aliyunfc")
+	if err != nil {
+		return []string{err.Error()}
+	}
+	p = append(p, requireEnv(fc, map[string]string{"GOOS": "linux", "GOARCH": "amd64", "CGO_ENABLED": "0"})...)
+	rs := fcResources(f)
+	if len(rs) == 0 {
+		return append(p, "s.yaml has no fc3 resource")
+	}
+	for _, r := range rs {
+		if got := str(r.props["runtime"]); got != "go1" {
+			p = append(p, fmt.Sprintf("s.yaml %s runtime is %q, want go1", r.name, got))
+		}
+		if got, want := str(r.props["handler"]), path.Base(fc.out); got != want {
+			p = append(p, fmt.Sprintf("s.yaml %s handler is %q, but the Makefile builds %s", r.name, got, fc.out))
+		}
+		if got, want := path.Clean(str(r.props["code"])), path.Dir(fc.out); got != want {
+			p = append(p, fmt.Sprintf("s.yaml %s code is %q, but the Makefile builds into %s", r.name, got, want))
+		}
+		built := false
+		for _, a := range seqOf(dig(r.res, "actions", "pre-deploy")) {
+			run := str(dig(a, "run"))
+			args := strings.Fields(run)
+			if len(args) == 0 || args[0] != "make" {
+				continue
+			}
+			if dir := str(dig(a, "path")); dir != "" && path.Clean(dir) != "." {
+				p = append(p, fmt.Sprintf("s.yaml %s pre-deploy runs %q in %s, not beside the Makefile", r.name, run, dir))
+			}
+			var targets []string
+			for _, a := range args[1:] {
+				if !strings.HasPrefix(a, "-") && !strings.Contains(a, "=") {
+					targets = append(targets, a)
+				}
+			}
+			if len(targets) == 0 {
+				targets = []string{f.make.defaultGoal()}
+			}
+			for _, tg := range targets {
+				if slices.ContainsFunc(f.make.buildsFrom(tg), func(b goBuild) bool { return b.out == fc.out }) {
+					built = true
+				}
+			}
+		}
+		if !built {
+			p = append(p, fmt.Sprintf("s.yaml %s has no pre-deploy `make` action that builds %s", r.name, fc.out))
+		}
+	}
+	return p
+}
+
+func checkLambdaBuild(f deployFiles) []string {
+	var p []string
+	lb, err := f.make.buildOf("adapters/lambda")
+	if err != nil {
+		return []string{err.Error()}
+	}
+	p = append(p, requireEnv(lb, map[string]string{"GOOS": "linux", "CGO_ENABLED": "0"})...)
+	if path.Base(lb.out) != "bootstrap" {
+		p = append(p, fmt.Sprintf("Makefile builds the Lambda binary as %s; provided.al2023 runs a file named bootstrap", lb.out))
+	}
+	if !slices.Contains(strings.Split(lb.tags, ","), "lambda.norpc") {
+		p = append(p, fmt.Sprintf("Makefile builds %s without -tags lambda.norpc", lb.out))
+	}
+	fns := samFunctions(f)
+	if len(fns) == 0 {
+		return append(p, "template.yaml has no AWS::Serverless::Function")
+	}
+	for _, fn := range fns {
+		if got := str(fn.props["Handler"]); got != "bootstrap" {
+			p = append(p, fmt.Sprintf("template.yaml %s Handler is %q, want bootstrap", fn.id, got))
+		}
+		if got := str(fn.props["Runtime"]); got != "provided.al2023" {
+			p = append(p, fmt.Sprintf("template.yaml %s Runtime is %q, want provided.al2023", fn.id, got))
+		}
+		if got := str(dig(fn.res, "Metadata", "BuildMethod")); got != "makefile" {
+			p = append(p, fmt.Sprintf("template.yaml %s BuildMethod is %q, want makefile", fn.id, got))
+		}
+		if got := path.Clean(str(fn.props["CodeUri"])); got != "." {
+			p = append(p, fmt.Sprintf("template.yaml %s CodeUri is %q, want . (the directory holding the Makefile)", fn.id, got))
+		}
+		archs := seqOf(fn.props["Architectures"])
+		arch := "x86_64"
+		if len(archs) == 1 {
+			arch = str(archs[0])
+		}
+		if want := map[string]string{"amd64": "x86_64", "arm64": "arm64"}[lb.env["GOARCH"]]; arch != want {
+			p = append(p, fmt.Sprintf("template.yaml %s Architectures is %v, but the Makefile builds GOARCH=%s", fn.id, arch, lb.env["GOARCH"]))
+		}
+		target := "build-" + fn.id
+		if _, ok := f.make.rules[target]; !ok {
+			p = append(p, fmt.Sprintf("Makefile has no target %s for sam build", target))
+			continue
+		}
+		if !slices.ContainsFunc(f.make.buildsFrom(target), func(b goBuild) bool { return b.out == lb.out }) {
+			p = append(p, fmt.Sprintf("Makefile %s does not build %s", target, lb.out))
+		}
+		copied := slices.ContainsFunc(f.make.recipe(target), func(line string) bool {
+			fs := shellFields(line)
+			return len(fs) == 3 && fs[0] == "cp" && fs[1] == lb.out && fs[2] == "$(ARTIFACTS_DIR)/bootstrap"
+		})
+		if !copied {
+			p = append(p, fmt.Sprintf("Makefile %s does not `cp %s $(ARTIFACTS_DIR)/bootstrap`", target, lb.out))
+		}
+	}
+	return p
+}
+
+func checkMakeBuild(f deployFiles) []string {
+	var p []string
+	if _, ok := f.make.rules["build"]; !ok {
+		return []string{"Makefile has no build target"}
+	}
+	built := f.make.buildsFrom("build")
+	for _, pkg := range []string{"adapters/lambda", "adapters/aliyunfc"} {
+		b, err := f.make.buildOf(pkg)
+		if err != nil {
+			p = append(p, err.Error())
+			continue
+		}
+		if !slices.ContainsFunc(built, func(x goBuild) bool { return x.out == b.out }) {
+			p = append(p, fmt.Sprintf("make build does not build %s", b.out))
+		}
+		for _, flag := range []string{"-trimpath", "-ldflags=-s -w"} {
+			if !slices.Contains(b.flags, flag) {
+				p = append(p, fmt.Sprintf("Makefile builds %s without %s", b.out, flag))
+			}
+		}
+	}
+	return p
+}
+
+// isSecret reports whether a variable holds a secret.
+func isSecret(name string) bool {
+	return strings.Contains(name, "SECRET") || strings.Contains(name, "ACCESS_KEY") ||
+		strings.Contains(name, "SECURITY_TOKEN") || name == "API_KEYS" || name == "REDIS_URL"
+}
+
+func checkSecretValues(f deployFiles) []string {
+	var p []string
+	var secrets []string
+	for name := range f.cfg {
+		if isSecret(name) {
+			secrets = append(secrets, name)
+		}
+	}
+	for _, want := range []string{"ALIBABA_CLOUD_ACCESS_KEY_SECRET", "API_KEYS", "REDIS_URL", "VERIFY_TOKEN_SECRET"} {
+		if !slices.Contains(secrets, want) {
+			p = append(p, fmt.Sprintf("isSecret misses %s (or function.Config dropped it)", want))
+		}
+	}
+	for _, r := range fcResources(f) {
+		for name, v := range mapOf(r.props["environmentVariables"]) {
+			if !isSecret(name) {
+				continue
+			}
+			if ref, ok := parseEnvRef(v); !ok || ref.def != "" {
+				p = append(p, fmt.Sprintf("s.yaml %s: secret %s must be ${env('%s', '')}, not a literal or a default", r.name, name, name))
+			}
+		}
+	}
+	params := mapOf(f.tpl["Parameters"])
+	for _, vars := range templateEnvs(f) {
+		for name, v := range vars.vars {
+			if !isSecret(name) {
+				continue
+			}
+			ref := str(dig(v, "Ref"))
+			param := mapOf(params[ref])
+			switch {
+			case ref == "" || param == nil:
+				p = append(p, fmt.Sprintf("template.yaml %s: secret %s must be !Ref to a parameter, not a literal", vars.owner, name))
+			case !isTrue(param["NoEcho"]):
+				p = append(p, fmt.Sprintf("template.yaml parameter %s (%s) must be NoEcho: true", ref, name))
+			case str(param["Default"]) != "":
+				p = append(p, fmt.Sprintf("template.yaml parameter %s (%s) has a literal Default", ref, name))
+			}
+		}
+	}
+	return p
+}
+
+func checkEmptyOverrides(f deployFiles) []string {
+	// envconfig uses a set-but-empty variable as is: "" replaces the default.
+	var p []string
+	for _, r := range fcResources(f) {
+		for name, v := range mapOf(r.props["environmentVariables"]) {
+			def := f.cfg[name].def
+			if def == "" {
+				continue
+			}
+			if ref, ok := parseEnvRef(v); ok && !ref.hasDef {
+				p = append(p, fmt.Sprintf("s.yaml %s: %s needs a default, ${env('%s', '%s')}", r.name, name, name, def))
+			} else if (ok && ref.def == "") || (!ok && str(v) == "") {
+				p = append(p, fmt.Sprintf("s.yaml %s: %s may be empty, which replaces its default %q", r.name, name, def))
+			}
+		}
+	}
+	params := mapOf(f.tpl["Parameters"])
+	for _, vars := range templateEnvs(f) {
+		for name, v := range vars.vars {
+			def := f.cfg[name].def
+			if def == "" {
+				continue
+			}
+			empty := v == nil || v == ""
+			if ref := str(dig(v, "Ref")); ref != "" {
+				d, has := mapOf(params[ref])["Default"]
+				empty = has && (d == nil || d == "")
+			}
+			if empty {
+				p = append(p, fmt.Sprintf("template.yaml %s: %s may be empty, which replaces its default %q", vars.owner, name, def))
+			}
+		}
+	}
+	return p
+}
+
+func checkSQSSource(f deployFiles) []string {
+	var p []string
+	n := 0
+	report := func(where string, props any) {
+		n++
+		if !slices.Contains(seqOf(dig(props, "FunctionResponseTypes")), any("ReportBatchItemFailures")) {
+			p = append(p, where+": FunctionResponseTypes lacks ReportBatchItemFailures")
+		}
+	}
+	for _, fn := range samFunctions(f) {
+		for id, ev := range mapOf(fn.props["Events"]) {
+			if str(dig(ev, "Type")) == "SQS" {
+				report("template.yaml "+fn.id+" event "+id, dig(ev, "Properties"))
+			}
+		}
+	}
+	conds := mapOf(f.tpl["Conditions"])
+	for id, res := range mapOf(f.tpl["Resources"]) {
+		if str(dig(res, "Type")) != "AWS::Lambda::EventSourceMapping" {
+			continue
+		}
+		report("template.yaml "+id, dig(res, "Properties"))
+		if c := str(dig(res, "Condition")); c == "" || conds[c] == nil {
+			p = append(p, fmt.Sprintf("template.yaml %s: needs a Condition from Conditions so SQS stays optional", id))
+		}
+	}
+	if n == 0 {
+		p = append(p, "template.yaml has no SQS event source")
+	}
+	return p
+}
+
+func checkHTTPRoutes(f deployFiles) []string {
+	var p []string
+	routes := map[string]bool{}
+	for _, fn := range samFunctions(f) {
+		for _, ev := range mapOf(fn.props["Events"]) {
+			if str(dig(ev, "Type")) != "HttpApi" {
+				continue
+			}
+			method, route := strings.ToUpper(str(dig(ev, "Properties", "Method"))), str(dig(ev, "Properties", "Path"))
+			if route == "" && method == "" {
+				route, method = "$default", "ANY"
+			}
+			routes[method+" "+route] = true
+		}
+	}
+	for _, want := range []string{"POST /send", "POST /check", "GET /healthz"} {
+		if !routes[want] {
+			p = append(p, "template.yaml has no HttpApi route "+want)
+		}
+	}
+	if !routes["ANY $default"] && !routes["OPTIONS /{proxy+}"] {
+		p = append(p, "template.yaml has neither the $default route nor OPTIONS /{proxy+}: preflights never reach the function")
+	}
+	n := 0
+	for _, r := range fcResources(f) {
+		for _, tr := range seqOf(r.props["triggers"]) {
+			if str(dig(tr, "triggerType")) != "http" {
+				continue
+			}
+			n++
+			if got := str(dig(tr, "triggerConfig", "authType")); got != "anonymous" {
+				p = append(p, fmt.Sprintf("s.yaml %s http trigger authType is %q, want anonymous", r.name, got))
+			}
+			methods := seqOf(dig(tr, "triggerConfig", "methods"))
+			for _, m := range []string{"POST", "GET", "OPTIONS"} {
+				if !slices.Contains(methods, any(m)) {
+					p = append(p, fmt.Sprintf("s.yaml %s http trigger lacks method %s", r.name, m))
+				}
+			}
+		}
+	}
+	if n == 0 {
+		p = append(p, "s.yaml has no http trigger")
+	}
+	return p
+}
+
+// ---- s.yaml and template.yaml accessors ----
+
+// fcResource is one fc3 resource of s.yaml.
+type fcResource struct {
+	name  string
+	res   map[string]any // the resource (component, actions, props)
+	props map[string]any
+}
+
+func fcResources(f deployFiles) []fcResource {
+	var out []fcResource
+	for name, r := range mapOf(f.s["resources"]) {
+		if str(dig(r, "component")) == "fc3" {
+			out = append(out, fcResource{name: name, res: mapOf(r), props: mapOf(dig(r, "props"))})
+		}
+	}
+	return out
+}
+
+// samFunction is one AWS::Serverless::Function, Globals.Function merged in.
+type samFunction struct {
+	id    string
+	res   map[string]any
+	props map[string]any
+}
+
+func samFunctions(f deployFiles) []samFunction {
+	var out []samFunction
+	for id, r := range mapOf(f.tpl["Resources"]) {
+		if str(dig(r, "Type")) != "AWS::Serverless::Function" {
+			continue
+		}
+		props := map[string]any{}
+		for k, v := range mapOf(dig(f.tpl, "Globals", "Function")) {
+			props[k] = v
+		}
+		for k, v := range mapOf(dig(r, "Properties")) {
+			props[k] = v
+		}
+		out = append(out, samFunction{id: id, res: mapOf(r), props: props})
+	}
+	return out
+}
+
+// templateEnv is one Environment.Variables block of template.yaml.
+type templateEnv struct {
+	owner string
+	vars  map[string]any
+}
+
+func templateEnvs(f deployFiles) []templateEnv {
+	out := []templateEnv{{"Globals", mapOf(dig(f.tpl, "Globals", "Function", "Environment", "Variables"))}}
+	for id, r := range mapOf(f.tpl["Resources"]) {
+		out = append(out, templateEnv{id, mapOf(dig(r, "Properties", "Environment", "Variables"))})
+	}
+	return out
+}
+
+// envRef is a Serverless Devs ${env('NAME')} or ${env('NAME', 'default')}.
+type envRef struct {
+	name, def string
+	hasDef    bool
+}
+
+var envRefRe = regexp.MustCompile(`^\$\{env\(\s*['"]([^'"]+)['"]\s*(?:,\s*['"]([^'"]*)['"]\s*)?\)\}$`)
+
+// parseEnvRef reports whether v is exactly one ${env(...)} expression.
+func parseEnvRef(v any) (envRef, bool) {
+	s, ok := v.(string)
+	if !ok {
+		return envRef{}, false
+	}
+	m := envRefRe.FindStringSubmatchIndex(s)
+	if m == nil {
+		return envRef{}, false
+	}
+	r := envRef{name: s[m[2]:m[3]], hasDef: m[4] >= 0}
+	if r.hasDef {
+		r.def = s[m[4]:m[5]]
+	}
+	return r, true
+}
+
+// dig walks nested maps; nil when a key is missing.
+func dig(v any, keys ...string) any {
+	for _, k := range keys {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[k]
+	}
+	return v
+}
+
+func mapOf(v any) map[string]any { m, _ := v.(map[string]any); return m }
+func seqOf(v any) []any          { s, _ := v.([]any); return s }
+
+// str renders a scalar as YAML wrote it; "" for anything else.
+func str(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case int, float64, bool:
+		return fmt.Sprint(v)
+	}
+	return ""
+}
+
+func isTrue(v any) bool { return v == true || v == "true" || v == "True" }
+
+// decodeYAML parses a document into maps, slices and scalars. CloudFormation
+// short forms become their long forms: !Ref X → {"Ref": X}, !Sub s →
+// {"Fn::Sub": s}, !If [...] → {"Fn::If": [...]}.
+func decodeYAML(text string) (map[string]any, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(text), &doc); err != nil {
+		return nil, err
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 {
+		return nil, errors.New("not a single YAML document")
+	}
+	v, err := plain(doc.Content[0])
+	if err != nil {
+		return nil, err
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, errors.New("top level is not a mapping")
+	}
+	return m, nil
+}
+
+func plain(n *yaml.Node) (any, error) {
+	custom := strings.HasPrefix(n.Tag, "!") && !strings.HasPrefix(n.Tag, "!!")
+	var v any
+	switch n.Kind {
+	case yaml.AliasNode:
+		return plain(n.Alias)
+	case yaml.MappingNode:
+		m := make(map[string]any, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			val, err := plain(n.Content[i+1])
+			if err != nil {
+				return nil, err
+			}
+			m[n.Content[i].Value] = val
+		}
+		v = m
+	case yaml.SequenceNode:
+		s := make([]any, 0, len(n.Content))
+		for _, c := range n.Content {
+			val, err := plain(c)
+			if err != nil {
+				return nil, err
+			}
+			s = append(s, val)
+		}
+		v = s
+	case yaml.ScalarNode:
+		if custom {
+			v = n.Value
+		} else if err := n.Decode(&v); err != nil {
+			return nil, fmt.Errorf("line %d: %w", n.Line, err)
+		}
+	default:
+		return nil, fmt.Errorf("line %d: unexpected YAML node kind %v", n.Line, n.Kind)
+	}
+	if custom {
+		name := strings.TrimPrefix(n.Tag, "!")
+		if name != "Ref" && name != "Condition" {
+			name = "Fn::" + name
+		}
+		v = map[string]any{name: v}
+	}
+	return v, nil
+}
+
+// ---- Makefile ----
+
+// makefile is the little of GNU make the checks need: variables, rules,
+// prerequisites and recipes. Conditionals are skipped.
+type makefile struct {
+	vars  map[string]string
+	rules map[string]*rule
+	first string // first ordinary target
+}
+
+type rule struct {
+	prereqs []string
+	recipe  []string
+}
+
+var (
+	assignRe = regexp.MustCompile(`^\s*([A-Za-z_.][A-Za-z0-9_.]*)\s*(\?=|::=|:=|\+=|=)\s*(.*)$`)
+	ruleRe   = regexp.MustCompile(`^([^:=#\s][^:=#]*):([^=].*)?$`)
+	refRe    = regexp.MustCompile(`\$\(([A-Za-z_.][A-Za-z0-9_.]*)\)|\$\{([A-Za-z_.][A-Za-z0-9_.]*)\}`)
+	envArgRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*=`)
+)
+
+func parseMakefile(text string) *makefile {
+	m := &makefile{vars: map[string]string{}, rules: map[string]*rule{}}
+	text = strings.ReplaceAll(text, "\\\n", " ")
+	var cur []*rule
+	for line := range strings.SplitSeq(text, "\n") {
+		if strings.HasPrefix(line, "\t") {
+			for _, r := range cur {
+				r.recipe = append(r.recipe, strings.TrimSpace(line))
+			}
+			continue
+		}
+		if i := strings.Index(line, "#"); i >= 0 {
+			line = line[:i]
+		}
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		if a := assignRe.FindStringSubmatch(line); a != nil {
+			name, op, val := a[1], a[2], strings.TrimSpace(a[3])
+			switch old, set := m.vars[name]; {
+			case op == "?=" && set:
+			case op == "+=" && set:
+				m.vars[name] = old + " " + val
+			default:
+				m.vars[name] = val
+			}
+			cur = nil
+			continue
+		}
+		r := ruleRe.FindStringSubmatch(line)
+		if r == nil {
+			cur = nil // a conditional or a function call line
+			continue
+		}
+		cur = nil
+		for _, tg := range strings.Fields(m.expand(r[1])) {
+			if m.rules[tg] == nil {
+				m.rules[tg] = &rule{}
+			}
+			if m.first == "" && !strings.HasPrefix(tg, ".") {
+				m.first = tg
+			}
+			pre, _, _ := strings.Cut(r[2], "|")
+			m.rules[tg].prereqs = append(m.rules[tg].prereqs, strings.Fields(m.expand(pre))...)
+			cur = append(cur, m.rules[tg])
+		}
+	}
+	return m
+}
+
+// expand substitutes the Makefile's own variables; other references
+// ($(ARTIFACTS_DIR), function calls) stay as written.
+func (m *makefile) expand(s string) string {
+	for range 10 {
+		out := refRe.ReplaceAllStringFunc(s, func(ref string) string {
+			if v, ok := m.vars[strings.Trim(ref, "$(){}")]; ok {
+				return v
+			}
+			return ref
+		})
+		if out == s {
+			break
+		}
+		s = out
+	}
+	return s
+}
+
+func (m *makefile) defaultGoal() string {
+	if g := m.vars[".DEFAULT_GOAL"]; g != "" {
+		return g
+	}
+	return m.first
+}
+
+// recipe returns a target's own recipe lines, expanded.
+func (m *makefile) recipe(target string) []string {
+	r := m.rules[target]
+	if r == nil {
+		return nil
+	}
+	out := make([]string, len(r.recipe))
+	for i, l := range r.recipe {
+		out[i] = m.expand(l)
+	}
+	return out
+}
+
+// buildsFrom returns the go builds that `make target` runs.
+func (m *makefile) buildsFrom(target string) []goBuild {
+	var out []goBuild
+	seen := map[string]bool{}
+	var walk func(string)
+	walk = func(tg string) {
+		if seen[tg] || m.rules[tg] == nil {
+			return
+		}
+		seen[tg] = true
+		for _, pre := range m.rules[tg].prereqs {
+			walk(pre)
+		}
+		for _, l := range m.recipe(tg) {
+			if b, ok := parseGoBuild(l); ok {
+				out = append(out, b)
+			}
+		}
+	}
+	walk(target)
+	return out
+}
+
+// buildOf returns the one go build of the main package pkg.
+func (m *makefile) buildOf(pkg string) (goBuild, error) {
+	var found []goBuild
+	for tg := range m.rules {
+		for _, l := range m.recipe(tg) {
+			if b, ok := parseGoBuild(l); ok && path.Clean(b.pkg) == pkg {
+				found = append(found, b)
+			}
+		}
+	}
+	if len(found) != 1 {
+		return goBuild{}, fmt.Errorf("Makefile has %d go build commands for ./%s, want 1", len(found), pkg)
+	}
+	if found[0].out == "" {
+		return goBuild{}, fmt.Errorf("Makefile builds ./%s without -o", pkg)
+	}
+	return found[0], nil
+}
+
+// goBuild is one `[ENV=…] go build [flags] -o OUT PKG` recipe line.
+type goBuild struct {
+	env       map[string]string
+	flags     []string // normalized as -name=value or -name
+	out, tags string
+	pkg       string
+}
+
+func parseGoBuild(line string) (goBuild, bool) {
+	f := shellFields(line)
+	b := goBuild{env: map[string]string{}}
+	i := 0
+	for ; i < len(f) && envArgRe.MatchString(f[i]); i++ {
+		k, v, _ := strings.Cut(f[i], "=")
+		b.env[k] = v
+	}
+	if i+1 >= len(f) || path.Base(f[i]) != "go" || f[i+1] != "build" {
+		return goBuild{}, false
+	}
+	valued := []string{"-o", "-tags", "-ldflags", "-gcflags", "-asmflags", "-mod", "-p", "-pgo", "-buildmode"}
+	for j := i + 2; j < len(f); j++ {
+		a := f[j]
+		if !strings.HasPrefix(a, "-") {
+			b.pkg = a
+			continue
+		}
+		name, val, hasVal := strings.Cut(a, "=")
+		if !hasVal && slices.Contains(valued, name) && j+1 < len(f) {
+			val, hasVal = f[j+1], true
+			j++
+		}
+		switch name {
+		case "-o":
+			b.out = path.Clean(val)
+		case "-tags":
+			b.tags = val
+		}
+		if hasVal {
+			b.flags = append(b.flags, name+"="+val)
+		} else {
+			b.flags = append(b.flags, name)
+		}
+	}
+	return b, true
+}
+
+// shellFields splits a command line on blanks, honouring '…' and "…".
+func shellFields(s string) []string {
+	var out []string
+	var cur strings.Builder
+	in, quote := false, rune(0)
+	for _, r := range s {
+		switch {
+		case quote != 0 && r == quote:
+			quote = 0
+		case quote != 0:
+			cur.WriteRune(r)
+		case r == '\'' || r == '"':
+			quote, in = r, true
+		case r == ' ' || r == '\t':
+			if in {
+				out = append(out, cur.String())
+				cur.Reset()
+				in = false
+			}
+		default:
+			cur.WriteRune(r)
+			in = true
+		}
+	}
+	if in {
+		out = append(out, cur.String())
+	}
+	return out
+}
+
+// requireEnv reports environment settings a go build lacks.
+func requireEnv(b goBuild, want map[string]string) []string {
+	var p []string
+	for k, v := range want {
+		if b.env[k] != v {
+			p = append(p, fmt.Sprintf("Makefile builds %s with %s=%q, want %q", b.out, k, b.env[k], v))
+		}
+	}
+	return p
+}
