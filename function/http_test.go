@@ -386,6 +386,7 @@ func TestInvoke(t *testing.T) {
 }
 
 func TestConfig(t *testing.T) {
+	unsetConfigEnv(t)
 	t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", "id")
 	t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "")
 	t.Setenv("DYPNS_ENDPOINT", "http://example.com")
