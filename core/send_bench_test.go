@@ -17,12 +17,12 @@ const okSend = `{"AccessDeniedDetail":"","Message":"成功","RequestId":"CC3BB6D
 
 // cannedServer answers every request with Alibaba's documented success
 // body, so the benchmarks measure the client (and loopback HTTP) alone.
-func cannedServer() *httptest.Server {
-	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json;charset=utf-8")
-		io.WriteString(w, okSend)
-	}))
-}
+func cannedServer() *httptest.Server { return httptest.NewServer(canned) }
+
+var canned = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json;charset=utf-8")
+	io.WriteString(w, okSend)
+})
 
 func benchRequest(phone string) *core.SendRequest {
 	return &core.SendRequest{PhoneNumber: phone, SignName: "速通互联验证码", TemplateCode: "100001",
