@@ -1,7 +1,6 @@
 package function
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -14,6 +13,7 @@ import (
 
 	"smsverify/core"
 	"smsverify/core/dypnstest"
+	"smsverify/internal/syncbuf"
 )
 
 // testKey is an API key in tests.
@@ -25,26 +25,9 @@ type env struct {
 	t    *testing.T
 	svc  *Service
 	fake *dypnstest.Server
-	logs *syncBuffer
+	logs *syncbuf.Buffer
 	mu   sync.Mutex
 	now  time.Time
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // testConfig is the default Config pointed at url, with generous limits
@@ -59,7 +42,7 @@ func testConfig(url string) Config {
 
 func newEnv(t *testing.T, mutate func(*Config, *Options)) *env {
 	t.Helper()
-	e := &env{t: t, logs: &syncBuffer{}, now: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)}
+	e := &env{t: t, logs: &syncbuf.Buffer{}, now: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)}
 	e.fake = dypnstest.NewServer(dypnstest.Options{Now: e.clock, DailyLimit: -1})
 	t.Cleanup(e.fake.Close)
 	cfg := testConfig(e.fake.URL)

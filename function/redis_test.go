@@ -1,23 +1,20 @@
 package function
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"smsverify/function/limit"
+
+	"smsverify/internal/redistest"
 )
 
 // This file holds the Redis side of the abuse-protection tests: how a test
@@ -41,74 +38,15 @@ func redisURL(t *testing.T) string {
 // redis-server is not installed.
 func privateRedis(t *testing.T) string {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
+	url, stop, err := redistest.Start(t.TempDir())
+	if errors.Is(err, redistest.ErrNotInstalled) {
 		t.Skip("no Redis: set REDIS_URL (e.g. redis://127.0.0.1:6379/0) or install redis-server (apt-get install redis-server)")
 	}
-	dir := t.TempDir()
-	for range 3 { // the free port may be taken before redis binds it
-		url, stop, err := startRedis(bin, dir)
-		if err == nil {
-			t.Cleanup(stop)
-			return url
-		}
-		t.Logf("starting redis-server: %v", err)
-	}
-	t.Fatal("could not start redis-server")
-	return ""
-}
-
-func startRedis(bin, dir string) (string, func(), error) {
-	port, err := freePort()
 	if err != nil {
-		return "", nil, err
+		t.Fatalf("starting redis-server: %v", err)
 	}
-	cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-		"--dir", dir, "--logfile", "", "--daemonize", "no")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return "", nil, err
-	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		return "", nil, err
-	}
-	stop := func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
-	ready := make(chan error, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		var log strings.Builder
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), "Ready to accept connections") {
-				ready <- nil
-				_, _ = io.Copy(io.Discard, out) // keep the pipe drained
-				return
-			}
-			log.WriteString(sc.Text() + "\n")
-		}
-		ready <- fmt.Errorf("redis-server exited before it was ready:\n%s", log.String())
-	}()
-	select {
-	case err := <-ready:
-		if err != nil {
-			stop()
-			return "", nil, err
-		}
-	case <-time.After(30 * time.Second):
-		stop()
-		return "", nil, errors.New("redis-server not ready after 30s")
-	}
-	return "redis://127.0.0.1:" + port + "/0", stop, nil
-}
-
-// freePort returns a loopback port that nothing listens on right now.
-func freePort() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port), nil
+	t.Cleanup(stop)
+	return url
 }
 
 // redisPrefix returns a key prefix no other test uses; its keys are deleted
@@ -300,4 +238,14 @@ func TestConfigRedisNeedsURL(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "REDIS_URL") {
 		t.Errorf("New: %v, want an error naming REDIS_URL", err)
 	}
+}
+
+// freePort returns a loopback port that nothing listens on right now.
+func freePort() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port), nil
 }

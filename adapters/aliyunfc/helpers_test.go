@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/aliyun/fc-runtime-go-sdk/events"
@@ -17,6 +15,7 @@ import (
 	"smsverify/core"
 	"smsverify/core/dypnstest"
 	"smsverify/function"
+	"smsverify/internal/syncbuf"
 )
 
 // stsCreds are the only credentials the fake accepts: a request that
@@ -36,12 +35,12 @@ const (
 type env struct {
 	h    *handler
 	fake *dypnstest.Server
-	logs *syncBuffer
+	logs *syncbuf.Buffer
 }
 
 func newEnv(t *testing.T, mutate func(*function.Config)) *env {
 	t.Helper()
-	e := &env{logs: &syncBuffer{}}
+	e := &env{logs: &syncbuf.Buffer{}}
 	e.fake = dypnstest.NewServer(dypnstest.Options{Credentials: []core.Credentials{stsCreds}})
 	t.Cleanup(e.fake.Close)
 	cfg := function.DefaultConfig()
@@ -134,21 +133,4 @@ func readEvent(t testing.TB, name string, edit func(m map[string]any)) []byte {
 func obj(m map[string]any, key string) map[string]any {
 	v, _ := m[key].(map[string]any)
 	return v
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

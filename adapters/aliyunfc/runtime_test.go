@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 	"smsverify/core"
 	"smsverify/core/dypnstest"
 	"smsverify/function"
+	"smsverify/internal/syncbuf"
 )
 
 // invocation is one event the fake runtime API hands out.
@@ -93,24 +93,6 @@ func (a *runtimeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// lockedBuffer collects the child's output.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestRuntimeAPI builds the function and drives it through a fake FC runtime
 // API, with no AccessKey in its environment: every upstream call must be
 // signed with the STS credentials of the invocation.
@@ -142,7 +124,7 @@ func TestRuntimeAPI(t *testing.T) {
 		"DYPNS_ENDPOINT=" + fake.URL,
 		"LIMIT_STORE=memory",
 	}
-	out := &lockedBuffer{}
+	out := &syncbuf.Buffer{}
 	child.Stdout, child.Stderr = out, out
 	if err := child.Start(); err != nil {
 		t.Fatal(err)

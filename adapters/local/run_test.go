@@ -1,42 +1,24 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"smsverify/core/dypnstest"
+	"smsverify/internal/syncbuf"
 )
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // start runs the adapter on a free loopback port until the test ends.
-func start(t *testing.T) (base string, out, logs *lockedBuffer) {
+func start(t *testing.T) (base string, out, logs *syncbuf.Buffer) {
 	t.Helper()
 	t.Setenv("HOST", "127.0.0.1")
 	t.Setenv("PORT", "0")
-	out, logs = &lockedBuffer{}, &lockedBuffer{}
+	out, logs = &syncbuf.Buffer{}, &syncbuf.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	addrc := make(chan string, 1)
 	done := make(chan error, 1)
@@ -140,7 +122,7 @@ func TestWithCredentials(t *testing.T) {
 func TestBadConfig(t *testing.T) {
 	clearCredentials(t)
 	t.Setenv("SMS_CODE_LENGTH", "12")
-	err := run(context.Background(), &lockedBuffer{}, &lockedBuffer{}, nil)
+	err := run(context.Background(), &syncbuf.Buffer{}, &syncbuf.Buffer{}, nil)
 	if err == nil || !strings.Contains(err.Error(), "SMS_CODE_LENGTH") {
 		t.Errorf("err = %v", err)
 	}

@@ -1,17 +1,13 @@
 package limit
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
-	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,6 +15,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"smsverify/internal/redistest"
 )
 
 // testRedisURL is the Redis the tests use: REDIS_URL, or a private
@@ -32,80 +30,23 @@ func TestMain(m *testing.M) {
 func runTests(m *testing.M) int {
 	testRedisURL = os.Getenv("REDIS_URL")
 	if testRedisURL == "" {
-		if bin, err := exec.LookPath("redis-server"); err == nil {
-			url, stop, err := startRedis(bin)
-			if err != nil {
-				fmt.Fprintf(os.Stderr, "limit tests: starting %s: %v\n", bin, err)
-				return 1
-			}
+		dir, err := os.MkdirTemp("", "limit-redis-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "limit tests:", err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		url, stop, err := redistest.Start(dir)
+		switch {
+		case err == nil:
 			defer stop()
 			testRedisURL = url
+		case !errors.Is(err, redistest.ErrNotInstalled):
+			fmt.Fprintln(os.Stderr, "limit tests: starting redis-server:", err)
+			return 1
 		}
 	}
 	return m.Run()
-}
-
-// startRedis runs a private, non-persistent redis-server on a free loopback
-// port and waits until it accepts connections.
-func startRedis(bin string) (url string, stop func(), err error) {
-	dir, err := os.MkdirTemp("", "limit-redis-")
-	if err != nil {
-		return "", nil, err
-	}
-	for range 3 { // the free port may be taken before redis binds it
-		var kill func()
-		url, kill, err = tryStartRedis(bin, dir)
-		if err == nil {
-			return url, func() { kill(); os.RemoveAll(dir) }, nil
-		}
-	}
-	os.RemoveAll(dir)
-	return "", nil, err
-}
-
-func tryStartRedis(bin, dir string) (string, func(), error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-	l.Close()
-	cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-		"--dir", dir, "--logfile", "", "--daemonize", "no")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return "", nil, err
-	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		return "", nil, err
-	}
-	stop := func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
-	ready := make(chan error, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		var log strings.Builder
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), "Ready to accept connections") {
-				ready <- nil
-				_, _ = io.Copy(io.Discard, out) // keep the pipe drained
-				return
-			}
-			log.WriteString(sc.Text() + "\n")
-		}
-		ready <- fmt.Errorf("redis-server exited before it was ready:\n%s", log.String())
-	}()
-	select {
-	case err := <-ready:
-		if err != nil {
-			stop()
-			return "", nil, err
-		}
-	case <-time.After(30 * time.Second):
-		stop()
-		return "", nil, errors.New("redis-server not ready after 30s")
-	}
-	return "redis://127.0.0.1:" + port + "/0", stop, nil
 }
 
 // requireRedis skips the test when no Redis is available.

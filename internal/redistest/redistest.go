@@ -1,0 +1,79 @@
+// Package redistest starts private Redis servers for tests: a
+// non-persistent redis-server from PATH on a free loopback port.
+package redistest
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ErrNotInstalled means redis-server is not on PATH.
+var ErrNotInstalled = errors.New("redistest: redis-server is not on PATH (apt-get install redis-server)")
+
+// Start runs a private redis-server with its files in dir and returns its
+// URL and a function that stops it. It tries three free ports, since a port
+// found free may be taken before Redis binds it.
+func Start(dir string) (url string, stop func(), err error) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return "", nil, ErrNotInstalled
+	}
+	for range 3 {
+		if url, stop, err = start(bin, dir); err == nil {
+			return url, stop, nil
+		}
+	}
+	return "", nil, err
+}
+
+func start(bin, dir string) (string, func(), error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	l.Close()
+	cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--dir", dir, "--logfile", "", "--daemonize", "no")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", nil, err
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		return "", nil, err
+	}
+	stop := func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
+	ready := make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		var log strings.Builder
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "Ready to accept connections") {
+				ready <- nil
+				_, _ = io.Copy(io.Discard, out) // keep the pipe drained
+				return
+			}
+			log.WriteString(sc.Text() + "\n")
+		}
+		ready <- fmt.Errorf("redis-server exited before it was ready:\n%s", log.String())
+	}()
+	select {
+	case err := <-ready:
+		if err != nil {
+			stop()
+			return "", nil, err
+		}
+	case <-time.After(30 * time.Second):
+		stop()
+		return "", nil, errors.New("redistest: redis-server not ready after 30s")
+	}
+	return "redis://127.0.0.1:" + port + "/0", stop, nil
+}
