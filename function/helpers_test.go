@@ -7,13 +7,13 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"smsverify/core"
 	"smsverify/core/dypnstest"
 	"smsverify/internal/syncbuf"
+	"smsverify/internal/testclock"
 )
 
 // testKey is an API key in tests.
@@ -26,8 +26,7 @@ type env struct {
 	svc  *Service
 	fake *dypnstest.Server
 	logs *syncbuf.Buffer
-	mu   sync.Mutex
-	now  time.Time
+	clk  *testclock.Clock
 }
 
 // testConfig is the default Config pointed at url, with generous limits
@@ -42,7 +41,7 @@ func testConfig(url string) Config {
 
 func newEnv(t *testing.T, mutate func(*Config, *Options)) *env {
 	t.Helper()
-	e := &env{t: t, logs: &syncbuf.Buffer{}, now: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)}
+	e := &env{t: t, logs: &syncbuf.Buffer{}, clk: testclock.New(time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC))}
 	e.fake = dypnstest.NewServer(dypnstest.Options{Now: e.clock, DailyLimit: -1})
 	t.Cleanup(e.fake.Close)
 	cfg := testConfig(e.fake.URL)
@@ -59,17 +58,9 @@ func newEnv(t *testing.T, mutate func(*Config, *Options)) *env {
 	return e
 }
 
-func (e *env) clock() time.Time {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.now
-}
+func (e *env) clock() time.Time { return e.clk.Now() }
 
-func (e *env) advance(d time.Duration) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.now = e.now.Add(d)
-}
+func (e *env) advance(d time.Duration) { e.clk.Add(d) }
 
 // do sends an HTTP request to the service and decodes the JSON answer.
 func (e *env) do(method, path, body string, hdr ...string) (*httptest.ResponseRecorder, map[string]any) {

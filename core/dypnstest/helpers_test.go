@@ -15,30 +15,11 @@ import (
 
 	"smsverify/core"
 	"smsverify/core/dypnstest"
+	"smsverify/internal/testclock"
 )
 
 // start is 10:00 in China on 2026-03-01.
 var start = time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
-
-// clock is a settable clock shared by the fake and the client.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock(t time.Time) *clock { return &clock{t: t} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // seqReader yields the bytes 0, 1, 2, …, 255, 0, … so generated codes are
 // deterministic and cover every residue.
@@ -61,7 +42,7 @@ func (r *seqReader) Read(p []byte) (int, error) {
 type fixture struct {
 	srv    *dypnstest.Server
 	client *core.Client
-	clock  *clock
+	clock  *testclock.Clock
 	creds  core.Credentials
 }
 
@@ -69,7 +50,7 @@ type fixture struct {
 // has one) and a client signing with the first accepted credentials.
 func newFixture(t *testing.T, o dypnstest.Options) *fixture {
 	t.Helper()
-	clk := newClock(start)
+	clk := testclock.New(start)
 	if o.Now == nil {
 		o.Now = clk.Now
 	}

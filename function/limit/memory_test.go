@@ -3,31 +3,14 @@ package limit
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
+
+	"smsverify/internal/testclock"
 )
 
-// fakeClock is a settable clock for Memory's mark expiry.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func newTestMemory() (*Memory, *fakeClock) {
-	clk := &fakeClock{t: t0}
+func newTestMemory() (*Memory, *testclock.Clock) {
+	clk := testclock.New(t0)
 	m := NewMemory()
 	m.now = clk.Now
 	return m, clk
