@@ -30,7 +30,14 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	s.cors(h, r)
-	al := &accessLog{Action: r.Method + " " + r.URL.Path, Caller: callerPublic, ClientIP: s.clientIP(r)}
+	// The action names the route, never the raw path: a path is the
+	// caller's text and could hold a phone number.
+	route := "(unknown path)"
+	switch r.URL.Path {
+	case "/send", "/check", "/healthz":
+		route = r.URL.Path
+	}
+	al := &accessLog{Action: r.Method + " " + route, Caller: callerPublic, ClientIP: s.clientIP(r)}
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {

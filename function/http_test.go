@@ -310,17 +310,18 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 	e.svc.Invoke(context.Background(), []byte(`{"Action":"CheckSmsVerifyCode","PhoneNumber":"13700001111","VerifyCode":"98765432"}`))
 	e.fake.FailNext(1, dypnstest.FaultUnavailable)
 	e.do("POST", "/check", `{"PhoneNumber":"13800000000","VerifyCode":"`+code+`"}`)
+	e.do("GET", "/check/13600001234?PhoneNumber=13600001234", "")
 
 	logs := e.logs.String()
-	for _, secret := range []string{code, "98765432", "13800000000", "13912345678", "13700001111",
+	for _, secret := range []string{code, "98765432", "13800000000", "13912345678", "13700001111", "13600001234",
 		testKey, "not-the-key-123456", token, tokenSecret, dypnstest.TestCredentials().AccessKeySecret} {
 		if strings.Contains(logs, secret) {
 			t.Errorf("log contains %q:\n%s", secret, logs)
 		}
 	}
 	lines := strings.Split(strings.TrimSpace(logs), "\n")
-	if len(lines) != 7 {
-		t.Errorf("%d log lines for 7 requests", len(lines))
+	if len(lines) != 8 {
+		t.Errorf("%d log lines for 8 requests", len(lines))
 	}
 	for _, l := range lines {
 		var rec map[string]any
