@@ -94,8 +94,11 @@ func (c *Config) normalize() {
 		}
 		*l = out
 	}
-	if len(c.SchemeNames) == 0 {
-		c.SchemeNames = []string{c.SchemeName}
+	// The default scheme is always a choice: a client that names none gets
+	// it, and Alibaba's 默认方案 (the empty name) cannot be written in a
+	// comma-separated list.
+	if !slices.Contains(c.SchemeNames, c.SchemeName) {
+		c.SchemeNames = append(c.SchemeNames, c.SchemeName)
 	}
 }
 
@@ -143,9 +146,6 @@ func (c *Config) Validate() error {
 	}
 	if len(c.TemplateCodes) == 0 || !slices.Contains(c.TemplateCodes, c.TemplateCode) {
 		bad("SMS_TEMPLATE_CODES", "must include SMS_TEMPLATE_CODE")
-	}
-	if !slices.Contains(c.SchemeNames, c.SchemeName) {
-		bad("SMS_SCHEME_NAMES", "must include SMS_SCHEME_NAME")
 	}
 	for _, s := range c.SchemeNames {
 		if err := (&core.CheckRequest{PhoneNumber: "13800000000", VerifyCode: "0000", SchemeName: s}).Validate(); err != nil {

@@ -465,3 +465,29 @@ func TestDefaultConfig(t *testing.T) {
 		t.Errorf("New without credentials: %v", err)
 	}
 }
+
+// TestSchemeChoices: SMS_SCHEME_NAMES adds schemes a public caller may
+// name; the default scheme (here Alibaba's 默认方案, the empty name) stays
+// allowed, and other names are refused.
+func TestSchemeChoices(t *testing.T) {
+	e := newEnv(t, func(c *Config, _ *Options) { c.SchemeNames = []string{"login", "reset"} })
+	for _, tc := range []struct {
+		body   string
+		status int
+	}{
+		{`{"PhoneNumber":"13800000001"}`, 200},
+		{`{"PhoneNumber":"13800000002","SchemeName":""}`, 200},
+		{`{"PhoneNumber":"13800000003","SchemeName":"login"}`, 200},
+		{`{"PhoneNumber":"13800000004","SchemeName":"other"}`, 400},
+	} {
+		if w, m := e.do("POST", "/send", tc.body); w.Code != tc.status {
+			t.Errorf("%s: %d %v, want %d", tc.body, w.Code, m, tc.status)
+		}
+	}
+	if got := e.fake.Codes("13800000003"); len(got) != 1 || got[0].SchemeName != "login" {
+		t.Errorf("scheme not passed upstream: %+v", got)
+	}
+	if w, m := e.do("POST", "/check", `{"PhoneNumber":"13800000003","SchemeName":"other","VerifyCode":"1234"}`); w.Code != 400 {
+		t.Errorf("check with a scheme not offered: %d %v", w.Code, m)
+	}
+}
