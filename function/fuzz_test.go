@@ -29,9 +29,9 @@ func FuzzHTTPBody(f *testing.F) {
 		if check {
 			path = "/check"
 		}
-		var hdr []string
+		hdr := []string{"Content-Type", "application/json"} // also for an empty body
 		if trusted {
-			hdr = []string{"Authorization", "Bearer " + testKey}
+			hdr = append(hdr, "Authorization", "Bearer "+testKey)
 		}
 		w, m := e.do("POST", path, body, hdr...)
 		if !allowed[w.Code] || m["Code"] == nil {
