@@ -19,7 +19,8 @@ import (
 )
 
 // Config is the whole configuration, read from the environment by
-// LoadConfig. The variable names are the public contract (DESIGN.md).
+// LoadConfig. The variable names are the public contract (README.md,
+// Configuration).
 type Config struct {
 	AccessKeyID     string `envconfig:"ALIBABA_CLOUD_ACCESS_KEY_ID"`
 	AccessKeySecret string `envconfig:"ALIBABA_CLOUD_ACCESS_KEY_SECRET"`

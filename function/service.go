@@ -5,8 +5,9 @@
 // platform; the adapters under adapters/ translate platform events to and
 // from ServeHTTP and Invoke.
 //
-// The contract it implements is DESIGN.md at the repository's shared root and
-// README.md; the upstream API is Alibaba Cloud Dypnsapi, see package core.
+// The contract it implements (routes, JSON, statuses, configuration names) is
+// the team's design document, written out for users in README.md; the
+// upstream API is Alibaba Cloud Dypnsapi, see package core.
 package function
 
 import (
