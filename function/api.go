@@ -165,15 +165,21 @@ func countryOf(cc string) string {
 func (s *Service) allow(ctx context.Context, reqs []limit.Request, names []string) *apiError {
 	d, err := s.store.Allow(ctx, s.now(), reqs...)
 	if err != nil {
-		e := newError(CodeLimitStoreDown, "rate limit store unavailable; try again later")
-		e.Transient, e.cause = true, err
-		return e
+		return storeDown(err)
 	}
 	if d.Allowed {
 		return nil
 	}
 	e := newError(names[d.Denied], limitMessages[names[d.Denied]])
 	e.RetryAfter = d.RetryAfter
+	return e
+}
+
+// storeDown answers a failure of the limit store: 503, transient, never
+// "allowed" and never a wrong code.
+func storeDown(err error) *apiError {
+	e := newError(CodeLimitStoreDown, "rate limit store unavailable; try again later")
+	e.Transient, e.cause = true, err
 	return e
 }
 
@@ -300,9 +306,7 @@ func (s *Service) check(ctx context.Context, c caller, body []byte, skip string,
 	key := usedKey(cc, req.PhoneNumber, req.SchemeName, req.VerifyCode)
 	used, err := s.store.Used(ctx, key)
 	if err != nil {
-		e := newError(CodeLimitStoreDown, "rate limit store unavailable; try again later")
-		e.Transient, e.cause = true, err
-		return nil, e
+		return nil, storeDown(err)
 	}
 	ans := &CheckAnswer{Code: CodeOK, Message: "OK", RequestId: RequestID(ctx), Success: true,
 		Model: CheckModel{VerifyResult: "UNKNOWN", OutId: req.OutId}}
@@ -323,9 +327,7 @@ func (s *Service) check(ctx context.Context, c caller, body []byte, skip string,
 	if res.Passed() {
 		first, err := s.store.MarkUsed(ctx, key, usedTTL)
 		if err != nil {
-			e := newError(CodeLimitStoreDown, "rate limit store unavailable; try again later")
-			e.Transient, e.cause = true, err
-			return nil, e
+			return nil, storeDown(err)
 		}
 		if !first {
 			ans.Model.VerifyResult = "UNKNOWN" // a replayed code
