@@ -10,7 +10,10 @@ import (
 type MaskedPhone string
 
 // LogValue implements slog.LogValuer.
-func (p MaskedPhone) LogValue() slog.Value { return slog.StringValue(maskPhone(string(p))) }
+func (p MaskedPhone) LogValue() slog.Value { return slog.StringValue(p.String()) }
+
+// String returns the masked number, so fmt prints it masked too.
+func (p MaskedPhone) String() string { return maskPhone(string(p)) }
 
 func maskPhone(s string) string {
 	if s == "" {

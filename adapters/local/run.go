@@ -93,15 +93,8 @@ func run(ctx context.Context, out, logw io.Writer, ready func(addr string)) erro
 func printCode(out io.Writer) func(dypnstest.Sent) {
 	return func(s dypnstest.Sent) {
 		fmt.Fprintf(out, "emulator: SMS to %s (template %s, scheme %q): code %s, valid until %s\n",
-			mask(s.PhoneNumber), s.TemplateCode, s.SchemeName, s.VerifyCode, s.Expires.Format(time.TimeOnly))
+			function.MaskedPhone(s.PhoneNumber), s.TemplateCode, s.SchemeName, s.VerifyCode, s.Expires.Format(time.TimeOnly))
 	}
-}
-
-func mask(phone string) string {
-	if len(phone) < 7 {
-		return "****"
-	}
-	return phone[:3] + "****" + phone[len(phone)-4:]
 }
 
 // emulatedCode is one entry of GET /emulator/codes.
