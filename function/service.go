@@ -118,9 +118,6 @@ func New(cfg Config, o Options) (*Service, error) {
 // Close releases the limit store.
 func (s *Service) Close() error { return s.store.Close() }
 
-// Config returns the configuration the Service runs with.
-func (s *Service) Config() Config { return s.cfg }
-
 // upstreamContext bounds an upstream call by the platform deadline less a
 // margin, so a slow upstream is answered with 504 rather than killed.
 func upstreamContext(ctx context.Context) (context.Context, context.CancelFunc) {
