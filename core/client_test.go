@@ -166,7 +166,7 @@ func TestCheckResults(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.Passed() != tc.passed || res.Model.OutId != "o" || res.RequestId != "R" {
+		if res.Passed() != tc.passed || res.Model.OutId != "o" || res.RequestID != "R" {
 			t.Errorf("%s: %+v", tc.result, res)
 		}
 	}

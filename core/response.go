@@ -12,7 +12,7 @@ import (
 type SendResponse struct {
 	Code               string    `json:"Code"`
 	Message            string    `json:"Message"`
-	RequestId          string    `json:"RequestId"`
+	RequestID          string    `json:"RequestId"`
 	Success            bool      `json:"Success"`
 	AccessDeniedDetail string    `json:"AccessDeniedDetail,omitempty"`
 	Model              SendModel `json:"Model"`
@@ -21,7 +21,7 @@ type SendResponse struct {
 // SendModel is the Model of a SendSmsVerifyCode answer.
 type SendModel struct {
 	VerifyCode string `json:"VerifyCode,omitempty"` // only when ReturnVerifyCode was true
-	RequestId  string `json:"RequestId,omitempty"`
+	RequestID  string `json:"RequestId,omitempty"`
 	OutId      string `json:"OutId,omitempty"`
 	BizId      string `json:"BizId,omitempty"` // identifies the send in delivery receipts
 }
@@ -32,7 +32,7 @@ type SendModel struct {
 type CheckResponse struct {
 	Code               string     `json:"Code"`
 	Message            string     `json:"Message"`
-	RequestId          string     `json:"RequestId"`
+	RequestID          string     `json:"RequestId"`
 	Success            bool       `json:"Success"`
 	AccessDeniedDetail string     `json:"AccessDeniedDetail,omitempty"`
 	Model              CheckModel `json:"Model"`
@@ -136,7 +136,7 @@ func retryAfter(code string, now time.Time, interval time.Duration) time.Duratio
 
 // sendResult turns a successful envelope into a SendResponse.
 func sendResult(action string, status int, env *envelope) (*SendResponse, error) {
-	r := &SendResponse{Code: env.Code, Message: env.Message, RequestId: env.RequestID, Success: true,
+	r := &SendResponse{Code: env.Code, Message: env.Message, RequestID: env.RequestID, Success: true,
 		AccessDeniedDetail: detailString(env.AccessDeniedDetail)}
 	if m := bytes.TrimSpace(env.Model); len(m) > 0 && !bytes.Equal(m, []byte("null")) {
 		if err := json.Unmarshal(m, &r.Model); err != nil {
@@ -150,7 +150,7 @@ func sendResult(action string, status int, env *envelope) (*SendResponse, error)
 // checkResult turns a successful envelope into a CheckResponse. An answer
 // without a VerifyResult is garbage, never a wrong code.
 func checkResult(action string, status int, env *envelope) (*CheckResponse, error) {
-	r := &CheckResponse{Code: env.Code, Message: env.Message, RequestId: env.RequestID, Success: true,
+	r := &CheckResponse{Code: env.Code, Message: env.Message, RequestID: env.RequestID, Success: true,
 		AccessDeniedDetail: detailString(env.AccessDeniedDetail)}
 	err := json.Unmarshal(env.Model, &r.Model)
 	if err != nil || r.Model.VerifyResult == "" {

@@ -55,7 +55,7 @@ func jsonFields(v any) []string {
 type SendAnswer struct {
 	Code      string         `json:"Code"`
 	Message   string         `json:"Message"`
-	RequestId string         `json:"RequestId"`
+	RequestID string         `json:"RequestId"`
 	Success   bool           `json:"Success"`
 	Model     core.SendModel `json:"Model"`
 	// ResendAfter is the number of seconds until the next code may be sent
@@ -69,7 +69,7 @@ type SendAnswer struct {
 type CheckAnswer struct {
 	Code      string     `json:"Code"`
 	Message   string     `json:"Message"`
-	RequestId string     `json:"RequestId"`
+	RequestID string     `json:"RequestId"`
 	Success   bool       `json:"Success"`
 	Model     CheckModel `json:"Model"`
 }
@@ -87,7 +87,7 @@ type CheckModel struct {
 type ErrorAnswer struct {
 	Code       string `json:"Code"`
 	Message    string `json:"Message"`
-	RequestId  string `json:"RequestId"`
+	RequestID  string `json:"RequestId"`
 	Success    bool   `json:"Success"`
 	RetryAfter int64  `json:"RetryAfter,omitempty"` // seconds, with 429
 }
@@ -265,12 +265,12 @@ func (s *Service) send(ctx context.Context, c caller, body []byte, skip string, 
 	if err != nil {
 		return nil, fromCore(err)
 	}
-	al.UpstreamID, al.BizID = res.RequestId, res.Model.BizId
+	al.UpstreamID, al.BizID = res.RequestID, res.Model.BizId
 	interval := int64(60)
 	if req.Interval != nil {
 		interval = *req.Interval
 	}
-	ans := &SendAnswer{Code: res.Code, Message: res.Message, RequestId: res.RequestId, Success: true,
+	ans := &SendAnswer{Code: res.Code, Message: res.Message, RequestID: res.RequestID, Success: true,
 		Model: res.Model, ResendAfter: interval, ExpiresIn: validTime}
 	if !c.trusted() || req.ReturnVerifyCode == nil || !*req.ReturnVerifyCode {
 		ans.Model.VerifyCode = ""
@@ -308,7 +308,7 @@ func (s *Service) check(ctx context.Context, c caller, body []byte, skip string,
 	if err != nil {
 		return nil, storeDown(err)
 	}
-	ans := &CheckAnswer{Code: CodeOK, Message: "OK", RequestId: RequestID(ctx), Success: true,
+	ans := &CheckAnswer{Code: CodeOK, Message: "OK", RequestID: RequestID(ctx), Success: true,
 		Model: CheckModel{VerifyResult: "UNKNOWN", OutId: req.OutId}}
 	if used {
 		// This code was used up by a PASS: no upstream call.
@@ -321,8 +321,8 @@ func (s *Service) check(ctx context.Context, c caller, body []byte, skip string,
 	if err != nil {
 		return nil, fromCore(err)
 	}
-	al.UpstreamID = res.RequestId
-	ans.Code, ans.Message, ans.RequestId = res.Code, res.Message, res.RequestId
+	al.UpstreamID = res.RequestID
+	ans.Code, ans.Message, ans.RequestID = res.Code, res.Message, res.RequestID
 	ans.Model.VerifyResult, ans.Model.OutId = res.Model.VerifyResult, res.Model.OutId
 	if res.Passed() {
 		first, err := s.store.MarkUsed(ctx, key, usedTTL)
@@ -347,9 +347,9 @@ func (s *Service) check(ctx context.Context, c caller, body []byte, skip string,
 
 // errorAnswer renders e for the caller.
 func errorAnswer(e *apiError, requestID string) ErrorAnswer {
-	a := ErrorAnswer{Code: e.Code, Message: e.Message, RequestId: e.RequestID}
-	if a.RequestId == "" {
-		a.RequestId = requestID
+	a := ErrorAnswer{Code: e.Code, Message: e.Message, RequestID: e.RequestID}
+	if a.RequestID == "" {
+		a.RequestID = requestID
 	}
 	if e.RetryAfter > 0 {
 		a.RetryAfter = retrySeconds(e.RetryAfter)

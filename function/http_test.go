@@ -204,7 +204,7 @@ func TestUpstreamBusinessErrors(t *testing.T) {
 		t.Errorf("frequency: %d %v %q", w.Code, m, w.Header().Get("Retry-After"))
 	}
 	if m["RequestId"] == "" {
-		t.Error("no Alibaba RequestId")
+		t.Error("no Alibaba RequestID")
 	}
 
 	bad := newEnv(t, func(c *Config, _ *Options) { c.AccessKeySecret = "wrong-secret" })

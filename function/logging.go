@@ -47,7 +47,7 @@ type accessLog struct {
 	ClientIP   string
 	Code       string // the outcome: OK, a local code or Alibaba's
 	Status     int
-	UpstreamID string // Alibaba's RequestId
+	UpstreamID string // Alibaba's RequestID
 	BizID      string
 	Result     string // VerifyResult for checks
 	Err        error  // the cause behind a failure (never carries a secret or code)

@@ -222,7 +222,7 @@ func invokeRIE(ctx context.Context, t *testing.T, c *http.Client, base, requestI
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("X-Amzn-RequestId", requestID)
+	req.Header.Set("X-Amzn-RequestID", requestID)
 	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatalf("invoke %s: %v", requestID, err)

@@ -281,8 +281,8 @@ func (f *Fake) serveSend(w http.ResponseWriter, v url.Values, now time.Time) {
 	}
 	id := newRequestID()
 	body := sendBody{
-		Message: messageOK, RequestId: id, Code: "OK", Success: true,
-		Model: sendModel{RequestId: newUUID(), OutId: s.OutId, BizId: s.BizId},
+		Message: messageOK, RequestID: id, Code: "OK", Success: true,
+		Model: sendModel{RequestID: newUUID(), OutId: s.OutId, BizId: s.BizId},
 	}
 	if req.ReturnVerifyCode != nil && *req.ReturnVerifyCode {
 		body.Model.VerifyCode = s.VerifyCode
@@ -335,7 +335,7 @@ func (f *Fake) serveCheck(w http.ResponseWriter, v url.Values, now time.Time) {
 	f.checks.Add(1)
 	id := newRequestID()
 	writeJSON(w, http.StatusOK, id, checkBody{
-		Code: "OK", Message: messageOK, RequestId: id, Success: true,
+		Code: "OK", Message: messageOK, RequestID: id, Success: true,
 		Model: checkModel{VerifyResult: result, OutId: req.OutId},
 	})
 }

@@ -43,8 +43,8 @@ func TestRoundTrip(t *testing.T) {
 			if sent.Code != "OK" || sent.Message != "成功" || !sent.Success {
 				t.Errorf("send answer = %+v", sent)
 			}
-			if !upperUUID.MatchString(sent.RequestId) || !lowerUUID.MatchString(sent.Model.RequestId) {
-				t.Errorf("request ids %q, %q", sent.RequestId, sent.Model.RequestId)
+			if !upperUUID.MatchString(sent.RequestID) || !lowerUUID.MatchString(sent.Model.RequestID) {
+				t.Errorf("request ids %q, %q", sent.RequestID, sent.Model.RequestID)
 			}
 			if !bizID.MatchString(sent.Model.BizId) || sent.Model.OutId != "order-7" {
 				t.Errorf("model = %+v", sent.Model)
@@ -58,7 +58,7 @@ func TestRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !got.Passed() || got.Code != "OK" || got.Model.OutId != "chk-1" || !upperUUID.MatchString(got.RequestId) {
+			if !got.Passed() || got.Code != "OK" || got.Model.OutId != "chk-1" || !upperUUID.MatchString(got.RequestID) {
 				t.Errorf("first check = %+v, want PASS", got)
 			}
 			if res := fx.check(t, cr); res != "UNKNOWN" {
@@ -429,7 +429,7 @@ func TestParamErrors(t *testing.T) {
 			if tc.want == "OK" {
 				return
 			}
-			if a.Success == nil || *a.Success || a.AccessDeniedDetail == nil || !upperUUID.MatchString(a.RequestId) || a.HostId != "" {
+			if a.Success == nil || *a.Success || a.AccessDeniedDetail == nil || !upperUUID.MatchString(a.RequestID) || a.HostId != "" {
 				t.Errorf("business error shape: %+v", a)
 			}
 			if strings.Contains(a.Message, "1380000") {

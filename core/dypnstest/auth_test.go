@@ -126,13 +126,13 @@ func TestGatewayRejects(t *testing.T) {
 			if a.Status != tc.status || a.Code != tc.code {
 				t.Fatalf("got HTTP %d %s (%s), want HTTP %d %s", a.Status, a.Code, a.Message, tc.status, tc.code)
 			}
-			if a.ContentType != "application/json;charset=utf-8" || !upperUUID.MatchString(a.RequestId) {
+			if a.ContentType != "application/json;charset=utf-8" || !upperUUID.MatchString(a.RequestID) {
 				t.Errorf("answer headers or id: %+v", a)
 			}
 			if tc.code == "OK" {
 				return
 			}
-			wantRecommend := "https://api.aliyun.com/troubleshoot?q=" + tc.code + "&product=Dypnsapi&requestId=" + a.RequestId
+			wantRecommend := "https://api.aliyun.com/troubleshoot?q=" + tc.code + "&product=Dypnsapi&requestId=" + a.RequestID
 			if a.HostId != "dypnsapi.aliyuncs.com" || a.Recommend != wantRecommend || a.Message == "" || a.Success != nil {
 				t.Errorf("gateway error shape: %+v", a)
 			}

@@ -128,7 +128,7 @@ func signed(t *testing.T, base, action string, params url.Values, body string, c
 type answer struct {
 	Status             int
 	ContentType        string
-	RequestId          string
+	RequestID          string
 	HostId             string
 	Code               string
 	Message            string

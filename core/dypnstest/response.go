@@ -23,7 +23,7 @@ type gatewayError struct {
 
 // gatewayBody is the gateway's error shape.
 type gatewayBody struct {
-	RequestId string `json:"RequestId"`
+	RequestID string `json:"RequestId"`
 	HostId    string `json:"HostId"`
 	Code      string `json:"Code"`
 	Message   string `json:"Message"`
@@ -34,7 +34,7 @@ type gatewayBody struct {
 type businessBody struct {
 	Code               string `json:"Code"`
 	Message            string `json:"Message"`
-	RequestId          string `json:"RequestId"`
+	RequestID          string `json:"RequestId"`
 	Success            bool   `json:"Success"`
 	AccessDeniedDetail string `json:"AccessDeniedDetail"`
 }
@@ -44,7 +44,7 @@ type businessBody struct {
 type sendBody struct {
 	AccessDeniedDetail string    `json:"AccessDeniedDetail"`
 	Message            string    `json:"Message"`
-	RequestId          string    `json:"RequestId"`
+	RequestID          string    `json:"RequestId"`
 	Model              sendModel `json:"Model"`
 	Code               string    `json:"Code"`
 	Success            bool      `json:"Success"`
@@ -52,7 +52,7 @@ type sendBody struct {
 
 type sendModel struct {
 	VerifyCode string `json:"VerifyCode,omitempty"`
-	RequestId  string `json:"RequestId"`
+	RequestID  string `json:"RequestId"`
 	OutId      string `json:"OutId,omitempty"`
 	BizId      string `json:"BizId"`
 }
@@ -61,7 +61,7 @@ type sendModel struct {
 type checkBody struct {
 	Code               string     `json:"Code"`
 	Message            string     `json:"Message"`
-	RequestId          string     `json:"RequestId"`
+	RequestID          string     `json:"RequestId"`
 	Success            bool       `json:"Success"`
 	AccessDeniedDetail string     `json:"AccessDeniedDetail"`
 	Model              checkModel `json:"Model"`
@@ -94,7 +94,7 @@ func newUUID() string {
 	return string(s[:])
 }
 
-// newRequestID returns a RequestId like Alibaba's: an upper-case UUID.
+// newRequestID returns a RequestID like Alibaba's: an upper-case UUID.
 func newRequestID() string { return strings.ToUpper(newUUID()) }
 
 // writeJSON writes v with status and the headers every answer carries.
@@ -114,7 +114,7 @@ func writeJSON(w http.ResponseWriter, status int, requestID string, v any) {
 func writeGateway(w http.ResponseWriter, e *gatewayError) {
 	id := newRequestID()
 	writeJSON(w, e.status, id, gatewayBody{
-		RequestId: id, HostId: hostID, Code: e.code, Message: e.message,
+		RequestID: id, HostId: hostID, Code: e.code, Message: e.message,
 		Recommend: "https://api.aliyun.com/troubleshoot?q=" + url.QueryEscape(e.code) +
 			"&product=Dypnsapi&requestId=" + id,
 	})
@@ -123,5 +123,5 @@ func writeGateway(w http.ResponseWriter, e *gatewayError) {
 // writeBusiness answers with a business error (Success false).
 func (f *Fake) writeBusiness(w http.ResponseWriter, code, message string) {
 	id := newRequestID()
-	writeJSON(w, f.businessStatus, id, businessBody{Code: code, Message: message, RequestId: id})
+	writeJSON(w, f.businessStatus, id, businessBody{Code: code, Message: message, RequestID: id})
 }
