@@ -3,6 +3,7 @@ package function
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"time"
 
 	"smsverify/core"
@@ -44,7 +45,7 @@ func (s *Service) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 
 func (s *Service) invoke(ctx context.Context, payload []byte, al *accessLog) (any, *apiError) {
 	if len(payload) > MaxBodyBytes {
-		return nil, newError(CodeBodyTooLarge, "event is larger than 16384 bytes")
+		return nil, newError(CodeBodyTooLarge, "event is larger than "+strconv.Itoa(MaxBodyBytes)+" bytes")
 	}
 	var env struct {
 		Action string `json:"Action"`

@@ -370,10 +370,11 @@ func TestInvoke(t *testing.T) {
 		`{"Action":"Nope"}`: CodeUnknownAction,
 		`{}`:                CodeUnknownAction,
 		`not json`:          CodeInvalidJSON,
-		`{"Action":"SendSmsVerifyCode","PhoneNumber":"1"}`:            CodeMobileNumberIllegal,
-		`{"Action":"SendSmsVerifyCode","PhoneNumber":"13800000000"}`:  "FREQUENCY_FAIL", // business: answered
-		`{"Action":"CheckSmsVerifyCode","PhoneNumber":"13800000000"}`: CodeInvalidParameters,
-		`{"Action":"SendSmsVerifyCode","Bogus":1}`:                    CodeInvalidParameters,
+		`{"Action":"SendSmsVerifyCode","PhoneNumber":"1"}`:                                         CodeMobileNumberIllegal,
+		`{"Action":"SendSmsVerifyCode","PhoneNumber":"13800000000"}`:                               "FREQUENCY_FAIL", // business: answered
+		`{"Action":"CheckSmsVerifyCode","PhoneNumber":"13800000000"}`:                              CodeInvalidParameters,
+		`{"Action":"SendSmsVerifyCode","Bogus":1}`:                                                 CodeInvalidParameters,
+		`{"Action":"SendSmsVerifyCode","PhoneNumber":"` + strings.Repeat("1", MaxBodyBytes) + `"}`: CodeBodyTooLarge,
 	} {
 		m, err := invoke(payload)
 		if err != nil || m["Code"] != code || m["Success"] != false || m["RequestId"] == "" {
