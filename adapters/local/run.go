@@ -16,6 +16,12 @@ import (
 	"smsverify/function"
 )
 
+// maxHeaderBytes bounds a request's header (net/http's default is 1 MiB):
+// a connection trickling headers holds what it sent until ReadHeaderTimeout.
+// The largest legitimate header here (an Authorization bearer key, cookies
+// of a site on the same domain) is far below it.
+const maxHeaderBytes = 64 << 10
+
 // run serves until ctx is done, then shuts down gracefully. Banners and
 // emulator codes go to out, access logs (JSON) to logw. ready, if set, gets
 // the listening address.
@@ -63,6 +69,7 @@ func run(ctx context.Context, out, logw io.Writer, ready func(addr string)) erro
 
 	srv := &http.Server{
 		Handler:           mux,
+		MaxHeaderBytes:    maxHeaderBytes,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      cfg.Timeout + 10*time.Second,
