@@ -2,7 +2,8 @@
 // sliding-window rate limits that hold across serverless instances (Redis)
 // or within one process (Memory), and the "used" marks that make a
 // verification code single-use: the caller marks each code that passed
-// under its own key, and a marked key refuses a second mark.
+// under its own key, and a marked key refuses a second mark; and the
+// idempotency records that let a retried request get the first one's answer.
 //
 // Keys handed to a Store may contain phone numbers; the store never puts a
 // key into an error string.
@@ -55,6 +56,21 @@ type Store interface {
 
 	// Used reports whether key is marked and the mark has not expired.
 	Used(ctx context.Context, key string) (bool, error)
+
+	// Claim claims an idempotency key for a request with the given
+	// fingerprint (see Claim and Record): when no live record holds key it
+	// creates an in-flight record that expires after lease and returns its
+	// token; otherwise it returns the live record and changes nothing.
+	Claim(ctx context.Context, key, fingerprint string, lease time.Duration) (Claim, error)
+
+	// Complete stores the answer of a claimed key for ttl; later Claims
+	// return it. It fails with ErrNotHeld unless token holds key in flight.
+	Complete(ctx context.Context, key, token string, status int, body []byte, ttl time.Duration) error
+
+	// Release gives a claimed key back: the record is deleted and the next
+	// Claim runs anew. It fails with ErrNotHeld unless token holds key in
+	// flight.
+	Release(ctx context.Context, key, token string) error
 
 	// Close releases the store's resources.
 	Close() error

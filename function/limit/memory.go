@@ -22,6 +22,9 @@ type Memory struct {
 	logsSweep int                  // sweep logs when len(logs) reaches this
 	marks     map[string]time.Time // used key → expiry of its mark
 	markSweep int                  // sweep marks when len(marks) reaches this
+
+	idem      map[string]*idemRecord // idempotency records, made on first Claim
+	idemSweep int                    // sweep idem when len(idem) reaches this
 }
 
 // logID names one sliding-window log.
