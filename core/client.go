@@ -4,12 +4,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"time"
 )
@@ -21,6 +23,9 @@ const (
 	ActionSend      = "SendSmsVerifyCode"
 	ActionCheck     = "CheckSmsVerifyCode"
 	DefaultTimeout  = 5 * time.Second
+	// DefaultInterval is Alibaba's default Interval between two sends to
+	// one number (SendRequest.Interval).
+	DefaultInterval = 60 * time.Second
 )
 
 // maxBody caps how much of an answer is read; real answers are < 1 KiB.
@@ -141,13 +146,16 @@ func (c *Client) Send(ctx context.Context, r *SendRequest) (*SendResponse, error
 		return nil, err
 	}
 	var arr [16]param
-	interval := 60 * time.Second
+	interval := DefaultInterval
 	if r.Interval != nil {
 		interval = time.Duration(min(*r.Interval, int64(1<<62/time.Second))) * time.Second
 	}
-	var env envelope
-	status, err := c.call(ctx, ActionSend, r.appendParams(arr[:0]), &env, interval)
+	status, body, err := c.call(ctx, APIVersion, ActionSend, r.appendParams(arr[:0]))
 	if err != nil {
+		return nil, err
+	}
+	var env envelope
+	if err := parseResponse(ActionSend, status, body, &env, c.now(), interval); err != nil {
 		return nil, err
 	}
 	return sendResult(ActionSend, status, &env)
@@ -161,17 +169,86 @@ func (c *Client) Check(ctx context.Context, r *CheckRequest) (*CheckResponse, er
 		return nil, err
 	}
 	var arr [8]param
-	var env envelope
-	status, err := c.call(ctx, ActionCheck, r.appendParams(arr[:0]), &env, 60*time.Second)
+	status, body, err := c.call(ctx, APIVersion, ActionCheck, r.appendParams(arr[:0]))
 	if err != nil {
+		return nil, err
+	}
+	var env envelope
+	if err := parseResponse(ActionCheck, status, body, &env, c.now(), DefaultInterval); err != nil {
 		return nil, err
 	}
 	return checkResult(ActionCheck, status, &env)
 }
 
-// call signs and sends one request and decodes the answer into env. It
-// redials once if the first connection could not be made at all.
-func (c *Client) call(ctx context.Context, action string, ps []param, env *envelope, interval time.Duration) (int, error) {
+// Call signs one RPC-style request with V3 (ACS3-HMAC-SHA256) and POSTs it to
+// the Client's endpoint: action of API version, params in the query, with
+// the Client's credentials, timeout and redial rule. It is the path Send and
+// Check take, for other actions (and, with another Client, other products).
+//
+// A 2xx answer's JSON body is decoded into out (a non-nil pointer; nil
+// discards the body after checking it is JSON); whether a 2xx answer is a
+// success is the product's business (its Code and Success fields vary), so
+// Call leaves it to the caller. Anything else is a *Error classified exactly
+// like Send's (Kind, IsTransient, IsMisconfigured, RateLimited,
+// NeverReached), and a 2xx body that is not JSON is a KindUpstream *Error.
+// An empty or malformed version, action or parameter name is a *ParamError,
+// returned without any network call.
+func (c *Client) Call(ctx context.Context, version, action string, params map[string]string, out any) error {
+	if !validToken(version) {
+		return &ParamError{Field: "Version", Reason: "must be non-empty printable ASCII without spaces"}
+	}
+	if !validToken(action) {
+		return &ParamError{Field: "Action", Reason: "must be non-empty printable ASCII without spaces"}
+	}
+	if out != nil {
+		if v := reflect.ValueOf(out); v.Kind() != reflect.Pointer || v.IsNil() {
+			return fmt.Errorf("core: Call needs a non-nil pointer to decode into, not %T", out)
+		}
+	}
+	ps := make([]param, 0, len(params))
+	for k, v := range params {
+		if k == "" {
+			return &ParamError{Field: "params", Reason: "must not contain an empty name"}
+		}
+		ps = append(ps, param{k, v})
+	}
+	status, body, err := c.call(ctx, version, action, ps)
+	if err != nil {
+		return err
+	}
+	if status < 200 || status > 299 {
+		var env envelope
+		return parseResponse(action, status, body, &env, c.now(), DefaultInterval)
+	}
+	if out == nil {
+		if !json.Valid(body) {
+			return badJSON(action, status, body, nil)
+		}
+		return nil
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return badJSON(action, status, body, err)
+	}
+	return nil
+}
+
+// validToken reports whether s can be an action or version header value.
+func validToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// call signs and sends one request for action of API version and returns
+// the answer's status and body. It redials once if the first connection
+// could not be made at all. Send, Check and Call all go through it.
+func (c *Client) call(ctx context.Context, version, action string, ps []param) (int, []byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	creds, err := c.creds.Credentials(ctx)
@@ -179,18 +256,18 @@ func (c *Client) call(ctx context.Context, action string, ps []param, env *envel
 		err = ErrNoCredentials
 	}
 	if err != nil {
-		return 0, &Error{Action: action, Code: CodeMissingCredentials, Message: "no usable credentials", Err: err}
+		return 0, nil, &Error{Action: action, Code: CodeMissingCredentials, Message: "no usable credentials", Err: err}
 	}
 	query := string(appendQuery(make([]byte, 0, 512), ps))
 	for attempt := 0; ; attempt++ {
-		status, body, err := c.do(ctx, action, query, creds)
+		status, body, err := c.do(ctx, version, action, query, creds)
 		if err != nil {
 			if attempt == 0 && neverSent(err) && ctx.Err() == nil {
 				continue
 			}
-			return 0, c.transportError(ctx, action, err)
+			return 0, nil, c.transportError(ctx, action, err)
 		}
-		return status, parseResponse(action, status, body, env, c.now(), interval)
+		return status, body, nil
 	}
 }
 
@@ -220,7 +297,7 @@ func (c *Client) transportError(ctx context.Context, action string, err error) *
 }
 
 // do sends one signed request and returns the status and body.
-func (c *Client) do(ctx context.Context, action, query string, creds Credentials) (int, []byte, error) {
+func (c *Client) do(ctx context.Context, version, action, query string, creds Credentials) (int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+query, nil)
 	if err != nil {
 		return 0, nil, err
@@ -233,7 +310,7 @@ func (c *Client) do(ctx context.Context, action, query string, creds Credentials
 		{"x-acs-content-sha256", EmptySHA256},
 		{"x-acs-date", date},
 		{"x-acs-signature-nonce", nonce},
-		{"x-acs-version", APIVersion},
+		{"x-acs-version", version},
 		{"x-acs-security-token", creds.SecurityToken},
 	}
 	n := len(hs)

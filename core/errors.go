@@ -238,3 +238,61 @@ func IsTransient(err error) bool {
 	}
 	return false
 }
+
+// NeverReached reports whether err proves the request never reached
+// Alibaba's business processing, so a Send certainly sent no SMS: the
+// request was refused locally (*ParamError), there were no usable
+// credentials, the connection was never established (refused, DNS, no
+// route), or the API gateway rejected it before any business processing
+// (signature, AccessKey, security token, timestamp, nonce, API throttling,
+// unknown action or version). A timeout, a garbage answer, a redirect or any
+// business answer (e.g. FREQUENCY_FAIL) is false: it may have been sent.
+func NeverReached(err error) bool {
+	var pe *ParamError
+	if errors.As(err, &pe) {
+		return true
+	}
+	var e *Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Code {
+	case CodeMissingCredentials:
+		return true
+	case CodeNetworkError:
+		return neverSent(e.Err)
+	}
+	if e.StatusCode < 400 {
+		return false // the gateway rejects with 4xx/5xx; HTTP 200 is a business answer
+	}
+	if gatewayRejections[e.Code] {
+		return true
+	}
+	for _, p := range gatewayRejectionPrefixes {
+		if strings.HasPrefix(e.Code, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// gatewayRejections are the API gateway's codes for requests it refuses
+// before any business processing.
+var gatewayRejections = map[string]bool{
+	"SignatureDoesNotMatch":  true,
+	"IncompleteSignature":    true,
+	"SignatureNonceUsed":     true,
+	"InvalidVersion":         true,
+	"InvalidAction.NotFound": true,
+	"MissingSecurityToken":   true,
+}
+
+// gatewayRejectionPrefixes are the families of gateway rejection codes
+// (e.g. InvalidAccessKeyId.NotFound, InvalidTimeStamp.Expired,
+// Throttling.User).
+var gatewayRejectionPrefixes = []string{
+	"InvalidAccessKeyId",
+	"InvalidSecurityToken",
+	"InvalidTimeStamp",
+	"Throttling",
+}

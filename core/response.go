@@ -88,11 +88,8 @@ func parseResponse(action string, status int, body []byte, env *envelope, now ti
 	bad := func(msg string, err error) *Error {
 		return &Error{Action: action, StatusCode: status, Code: CodeBadResponse, Message: msg, Err: err}
 	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		return bad("empty response body", nil)
-	}
 	if err := json.Unmarshal(body, env); err != nil {
-		return bad("response is not JSON ("+strconv.Itoa(len(body))+" bytes)", err)
+		return badJSON(action, status, body, err)
 	}
 	ok := env.Code == "OK" && (env.Success == nil || *env.Success) && status >= 200 && status < 300
 	if ok {
@@ -115,6 +112,16 @@ func parseResponse(action string, status int, body []byte, env *envelope, now ti
 		e.RetryAfter = retryAfter(e.Code, now, interval)
 	}
 	return e
+}
+
+// badJSON is the error for an answer whose body is not JSON (or not the
+// JSON expected).
+func badJSON(action string, status int, body []byte, err error) *Error {
+	msg := "response is not JSON (" + strconv.Itoa(len(body)) + " bytes)"
+	if len(bytes.TrimSpace(body)) == 0 {
+		msg, err = "empty response body", nil
+	}
+	return &Error{Action: action, StatusCode: status, Code: CodeBadResponse, Message: msg, Err: err}
 }
 
 // chinaTime is Alibaba's day boundary for daily limits (UTC+8, no DST).
