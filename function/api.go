@@ -161,16 +161,31 @@ func countryOf(cc string) string {
 	return cc
 }
 
-// allow applies limits; names maps each request to its refusal code.
-func (s *Service) allow(ctx context.Context, reqs []limit.Request, names []string) *apiError {
-	d, err := s.store.Allow(ctx, s.now(), reqs...)
+// limitSet is the set of limits one request takes: reqs[i] is refused with
+// the code names[i].
+type limitSet struct {
+	reqs  []limit.Request
+	names []string
+}
+
+// add appends one limit and its refusal code.
+func (l *limitSet) add(key string, rate limit.Rate, code string) {
+	l.reqs = append(l.reqs, limit.Request{Key: key, Rate: rate})
+	l.names = append(l.names, code)
+}
+
+// allow takes one slot of every limit in l, or none and answers the first
+// refusal.
+func (s *Service) allow(ctx context.Context, l limitSet) *apiError {
+	d, err := s.store.Allow(ctx, s.now(), l.reqs...)
 	if err != nil {
 		return storeDown(err)
 	}
 	if d.Allowed {
 		return nil
 	}
-	e := newError(names[d.Denied], limitMessages[names[d.Denied]])
+	code := l.names[d.Denied]
+	e := newError(code, limitMessages[code])
 	e.RetryAfter = d.RetryAfter
 	return e
 }
@@ -215,9 +230,25 @@ func ipKey(ip string) string {
 	return p.String()
 }
 
-// send runs SendSmsVerifyCode for c with the parameters in body.
+// send runs SendSmsVerifyCode for c with the parameters in body, in steps:
+// decode and validate, take the limits, call Alibaba. A step that must run
+// before any limit is taken (a replay, a captcha) goes between the first two.
 func (s *Service) send(ctx context.Context, c caller, body []byte, skip string, al *accessLog) (any, *apiError) {
 	al.Action = core.ActionSend
+	req, e := s.decodeSend(c, body, skip, al)
+	if e != nil {
+		return nil, e
+	}
+	if e := s.allow(ctx, s.sendLimits(c, req)); e != nil {
+		return nil, e
+	}
+	return s.sendUpstream(ctx, c, req, al)
+}
+
+// decodeSend decodes the caller's send parameters over the server's
+// defaults and validates them: a public caller may only choose among the
+// configured templates and schemes.
+func (s *Service) decodeSend(c caller, body []byte, skip string, al *accessLog) (*core.SendRequest, *apiError) {
 	var allowed []string
 	if !c.trusted() {
 		allowed = publicSendFields
@@ -236,32 +267,40 @@ func (s *Service) send(ctx context.Context, c caller, body []byte, skip string, 
 			return nil, newError(CodeInvalidParameters, "SchemeName is not one this service sends for")
 		}
 	}
-	validTime := int64(300)
-	if req.ValidTime != nil {
-		validTime = *req.ValidTime
-	}
 	if req.TemplateParam == "" {
-		req.TemplateParam = templateParam(validTime)
+		req.TemplateParam = templateParam(validTimeOf(&req))
 	}
 	if err := req.Validate(); err != nil {
 		return nil, fromCore(err)
 	}
-	cc := countryOf(req.CountryCode)
-	reqs := []limit.Request{{Key: "send:phone:" + secureHash(cc, req.PhoneNumber), Rate: s.cfg.SendLimitPerPhone}}
-	names := []string{CodeSendLimitPhone}
-	if !c.trusted() {
-		reqs = append(reqs, limit.Request{Key: "send:ip:" + ipKey(c.ip), Rate: s.cfg.SendLimitPerIP})
-		names = append(names, CodeSendLimitIP)
-	}
-	reqs = append(reqs, limit.Request{Key: "send:global", Rate: s.cfg.SendLimitGlobal})
-	names = append(names, CodeSendLimitGlobal)
-	if e := s.allow(ctx, reqs, names); e != nil {
-		return nil, e
-	}
+	return &req, nil
+}
 
+// validTimeOf is the code's validity in seconds.
+func validTimeOf(req *core.SendRequest) int64 {
+	if req.ValidTime != nil {
+		return *req.ValidTime
+	}
+	return 300
+}
+
+// sendLimits are the limits a send takes: per number, per client address
+// (public callers only) and the global budget.
+func (s *Service) sendLimits(c caller, req *core.SendRequest) limitSet {
+	var l limitSet
+	l.add("send:phone:"+secureHash(countryOf(req.CountryCode), req.PhoneNumber), s.cfg.SendLimitPerPhone, CodeSendLimitPhone)
+	if !c.trusted() {
+		l.add("send:ip:"+ipKey(c.ip), s.cfg.SendLimitPerIP, CodeSendLimitIP)
+	}
+	l.add("send:global", s.cfg.SendLimitGlobal, CodeSendLimitGlobal)
+	return l
+}
+
+// sendUpstream calls SendSmsVerifyCode and builds the answer.
+func (s *Service) sendUpstream(ctx context.Context, c caller, req *core.SendRequest, al *accessLog) (any, *apiError) {
 	uctx, cancel := upstreamContext(ctx)
 	defer cancel()
-	res, err := s.client.Send(uctx, &req)
+	res, err := s.client.Send(uctx, req)
 	if err != nil {
 		return nil, fromCore(err)
 	}
@@ -271,16 +310,30 @@ func (s *Service) send(ctx context.Context, c caller, body []byte, skip string, 
 		interval = *req.Interval
 	}
 	ans := &SendAnswer{Code: res.Code, Message: res.Message, RequestID: res.RequestID, Success: true,
-		Model: res.Model, ResendAfter: interval, ExpiresIn: validTime}
+		Model: res.Model, ResendAfter: interval, ExpiresIn: validTimeOf(req)}
 	if !c.trusted() || req.ReturnVerifyCode == nil || !*req.ReturnVerifyCode {
 		ans.Model.VerifyCode = ""
 	}
 	return ans, nil
 }
 
-// check runs CheckSmsVerifyCode for c with the parameters in body.
+// check runs CheckSmsVerifyCode for c with the parameters in body, in the
+// same steps as send: decode and validate, take the limits, then answer a
+// used code locally or ask Alibaba.
 func (s *Service) check(ctx context.Context, c caller, body []byte, skip string, al *accessLog) (any, *apiError) {
 	al.Action = core.ActionCheck
+	req, e := s.decodeCheck(c, body, skip, al)
+	if e != nil {
+		return nil, e
+	}
+	if e := s.allow(ctx, s.checkLimits(c, req)); e != nil {
+		return nil, e
+	}
+	return s.checkUpstream(ctx, req, al)
+}
+
+// decodeCheck decodes and validates the caller's check parameters.
+func (s *Service) decodeCheck(c caller, body []byte, skip string, al *accessLog) (*core.CheckRequest, *apiError) {
 	req := core.CheckRequest{SchemeName: s.cfg.SchemeName}
 	if e := decodeParams(body, checkFields, nil, skip, &req); e != nil {
 		return nil, e
@@ -292,18 +345,24 @@ func (s *Service) check(ctx context.Context, c caller, body []byte, skip string,
 	if err := req.Validate(); err != nil {
 		return nil, fromCore(err)
 	}
-	cc := countryOf(req.CountryCode)
-	reqs := []limit.Request{{Key: "check:phone:" + secureHash(cc, req.PhoneNumber), Rate: s.cfg.CheckLimitPerPhone}}
-	names := []string{CodeCheckLimitPhone}
-	if !c.trusted() {
-		reqs = append(reqs, limit.Request{Key: "check:ip:" + ipKey(c.ip), Rate: s.cfg.CheckLimitPerIP})
-		names = append(names, CodeCheckLimitIP)
-	}
-	if e := s.allow(ctx, reqs, names); e != nil {
-		return nil, e
-	}
+	return &req, nil
+}
 
-	key := usedKey(cc, req.PhoneNumber, req.SchemeName, req.VerifyCode)
+// checkLimits are the limits a check takes: per number and per client
+// address (public callers only).
+func (s *Service) checkLimits(c caller, req *core.CheckRequest) limitSet {
+	var l limitSet
+	l.add("check:phone:"+secureHash(countryOf(req.CountryCode), req.PhoneNumber), s.cfg.CheckLimitPerPhone, CodeCheckLimitPhone)
+	if !c.trusted() {
+		l.add("check:ip:"+ipKey(c.ip), s.cfg.CheckLimitPerIP, CodeCheckLimitIP)
+	}
+	return l
+}
+
+// checkUpstream answers a code already used up with UNKNOWN and no upstream
+// call; otherwise it asks Alibaba and, on PASS, uses the code up.
+func (s *Service) checkUpstream(ctx context.Context, req *core.CheckRequest, al *accessLog) (any, *apiError) {
+	key := usedKey(countryOf(req.CountryCode), req.PhoneNumber, req.SchemeName, req.VerifyCode)
 	used, err := s.store.Used(ctx, key)
 	if err != nil {
 		return nil, storeDown(err)
@@ -317,7 +376,7 @@ func (s *Service) check(ctx context.Context, c caller, body []byte, skip string,
 	}
 	uctx, cancel := upstreamContext(ctx)
 	defer cancel()
-	res, err := s.client.Check(uctx, &req)
+	res, err := s.client.Check(uctx, req)
 	if err != nil {
 		return nil, fromCore(err)
 	}
@@ -325,24 +384,36 @@ func (s *Service) check(ctx context.Context, c caller, body []byte, skip string,
 	ans.Code, ans.Message, ans.RequestID = res.Code, res.Message, res.RequestID
 	ans.Model.VerifyResult, ans.Model.OutId = res.Model.VerifyResult, res.Model.OutId
 	if res.Passed() {
-		first, err := s.store.MarkUsed(ctx, key, usedTTL)
-		if err != nil {
-			return nil, storeDown(err)
-		}
-		if !first {
-			ans.Model.VerifyResult = "UNKNOWN" // a replayed code
-		} else if s.tokens != nil {
-			tok, exp, err := s.tokens.Issue(verifytoken.Claims{PhoneNumber: req.PhoneNumber, CountryCode: cc, Scheme: req.SchemeName})
-			if err != nil {
-				e := newError(CodeInternal, "could not issue a verification token")
-				e.cause = err
-				return nil, e
-			}
-			ans.Model.VerifyToken, ans.Model.VerifyTokenExpiresAt = tok, exp.Unix()
+		if e := s.usePass(ctx, req, key, ans); e != nil {
+			return nil, e
 		}
 	}
 	al.Result = ans.Model.VerifyResult
 	return ans, nil
+}
+
+// usePass marks a code that passed as used; the first use gets a
+// verification token (when configured), a replayed one becomes UNKNOWN.
+func (s *Service) usePass(ctx context.Context, req *core.CheckRequest, key string, ans *CheckAnswer) *apiError {
+	first, err := s.store.MarkUsed(ctx, key, usedTTL)
+	if err != nil {
+		return storeDown(err)
+	}
+	if !first {
+		ans.Model.VerifyResult = "UNKNOWN" // a replayed code
+		return nil
+	}
+	if s.tokens == nil {
+		return nil
+	}
+	tok, exp, err := s.tokens.Issue(verifytoken.Claims{PhoneNumber: req.PhoneNumber, CountryCode: countryOf(req.CountryCode), Scheme: req.SchemeName})
+	if err != nil {
+		e := newError(CodeInternal, "could not issue a verification token")
+		e.cause = err
+		return e
+	}
+	ans.Model.VerifyToken, ans.Model.VerifyTokenExpiresAt = tok, exp.Unix()
+	return nil
 }
 
 // errorAnswer renders e for the caller.

@@ -110,26 +110,48 @@ var sendParamEnv = map[string]string{
 	"Interval": "SMS_INTERVAL", "DuplicatePolicy": "SMS_DUPLICATE_POLICY", "AutoRetry": "SMS_AUTO_RETRY",
 }
 
+// problems collects what is wrong with a Config, by variable name.
+type problems []error
+
+// add records that variable name is bad.
+func (p *problems) add(name, format string, a ...any) {
+	*p = append(*p, fmt.Errorf("%s %s", name, fmt.Sprintf(format, a...)))
+}
+
 // Validate reports every bad variable at once, by name, never quoting a
-// secret.
+// secret. Each group of variables has its own step.
 func (c *Config) Validate() error {
-	var errs []error
-	bad := func(name, format string, a ...any) {
-		errs = append(errs, fmt.Errorf("%s %s", name, fmt.Sprintf(format, a...)))
+	var p problems
+	c.validateUpstream(&p)
+	c.validateSendParams(&p)
+	c.validateCallers(&p)
+	c.validateLimits(&p)
+	c.validateTokens(&p)
+	if len(p) > 0 {
+		return fmt.Errorf("config: %w", errors.Join(p...))
 	}
+	return nil
+}
+
+// validateUpstream checks the credentials, endpoint and timeout.
+func (c *Config) validateUpstream(p *problems) {
 	if (c.AccessKeyID == "") != (c.AccessKeySecret == "") {
-		bad("ALIBABA_CLOUD_ACCESS_KEY_ID/ALIBABA_CLOUD_ACCESS_KEY_SECRET", "must be set together")
+		p.add("ALIBABA_CLOUD_ACCESS_KEY_ID/ALIBABA_CLOUD_ACCESS_KEY_SECRET", "must be set together")
 	}
 	if c.SecurityToken != "" && c.AccessKeyID == "" {
-		bad("ALIBABA_CLOUD_SECURITY_TOKEN", "needs ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET")
+		p.add("ALIBABA_CLOUD_SECURITY_TOKEN", "needs ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET")
 	}
 	if _, err := core.NewClient(core.Options{Endpoint: c.Endpoint, Credentials: core.StaticCredentials{}}); err != nil {
-		bad("DYPNS_ENDPOINT", "must be an https URL (http only for 127.0.0.1), like https://dypnsapi.aliyuncs.com")
+		p.add("DYPNS_ENDPOINT", "must be an https URL (http only for 127.0.0.1), like https://dypnsapi.aliyuncs.com")
 	}
 	if c.Timeout <= 0 {
-		bad("DYPNS_TIMEOUT", "must be positive, like 5s")
+		p.add("DYPNS_TIMEOUT", "must be positive, like 5s")
 	}
-	// The server-side send parameters must pass the API's own rules.
+}
+
+// validateSendParams checks the server-side send parameters against the
+// API's own rules, and the template and scheme lists.
+func (c *Config) validateSendParams(p *problems) {
 	probe := c.sendDefaults()
 	probe.PhoneNumber = "13800000000"
 	if err := probe.Validate(); err != nil {
@@ -139,24 +161,29 @@ func (c *Config) Validate() error {
 			if name == "" {
 				name = pe.Field
 			}
-			bad(name, "%s", pe.Reason)
+			p.add(name, "%s", pe.Reason)
 		}
 	}
 	if c.ValidTime < 60 {
-		bad("SMS_VALID_TIME", "must be at least 60 seconds (the template says minutes)")
+		p.add("SMS_VALID_TIME", "must be at least 60 seconds (the template says minutes)")
 	}
 	if len(c.TemplateCodes) == 0 || !slices.Contains(c.TemplateCodes, c.TemplateCode) {
-		bad("SMS_TEMPLATE_CODES", "must include SMS_TEMPLATE_CODE")
+		p.add("SMS_TEMPLATE_CODES", "must include SMS_TEMPLATE_CODE")
 	}
 	for _, s := range c.SchemeNames {
 		if err := (&core.CheckRequest{PhoneNumber: "13800000000", VerifyCode: "0000", SchemeName: s}).Validate(); err != nil {
-			bad("SMS_SCHEME_NAMES", "has a name longer than 20 characters")
+			p.add("SMS_SCHEME_NAMES", "has a name longer than 20 characters")
 			break
 		}
 	}
+}
+
+// validateCallers checks what admits callers: API keys, CORS origins, the
+// port.
+func (c *Config) validateCallers(p *problems) {
 	for i, k := range c.APIKeys {
 		if len(k) < minAPIKeyLen {
-			bad("API_KEYS", "entry %d is shorter than %d characters", i+1, minAPIKeyLen)
+			p.add("API_KEYS", "entry %d is shorter than %d characters", i+1, minAPIKeyLen)
 		}
 	}
 	for _, o := range c.CORSAllowedOrigins {
@@ -165,12 +192,17 @@ func (c *Config) Validate() error {
 		}
 		u, err := url.Parse(o)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
-			bad("CORS_ALLOWED_ORIGINS", "entry %q must be * or scheme://host[:port]", o)
+			p.add("CORS_ALLOWED_ORIGINS", "entry %q must be * or scheme://host[:port]", o)
 		}
 	}
 	if c.Port == "" {
-		bad("PORT", "must not be empty")
+		p.add("PORT", "must not be empty")
 	}
+}
+
+// validateLimits checks the rates, the limit store and the trusted proxies
+// that decide the client address the limits see.
+func (c *Config) validateLimits(p *problems) {
 	for _, r := range []struct {
 		name string
 		rate limit.Rate
@@ -180,31 +212,31 @@ func (c *Config) Validate() error {
 		{"CHECK_LIMIT_PER_IP", c.CheckLimitPerIP},
 	} {
 		if _, err := limit.ParseRate(r.rate.String()); r.rate.IsZero() || err != nil {
-			bad(r.name, "must be a rate like 5/1h (N from 1 to %d, a period of whole milliseconds)", limit.MaxN)
+			p.add(r.name, "must be a rate like 5/1h (N from 1 to %d, a period of whole milliseconds)", limit.MaxN)
 		}
 	}
 	switch c.LimitStore {
 	case "memory":
 	case "redis":
 		if c.RedisURL == "" {
-			bad("REDIS_URL", "is required when LIMIT_STORE=redis")
+			p.add("REDIS_URL", "is required when LIMIT_STORE=redis")
 		}
 	default:
-		bad("LIMIT_STORE", "must be memory or redis")
+		p.add("LIMIT_STORE", "must be memory or redis")
 	}
 	if _, err := c.trustedProxies(); err != nil {
-		bad("TRUSTED_PROXIES", "%v", err)
+		p.add("TRUSTED_PROXIES", "%v", err)
 	}
+}
+
+// validateTokens checks the verification-token settings.
+func (c *Config) validateTokens(p *problems) {
 	if c.VerifyTokenSecret != "" && len(c.VerifyTokenSecret) < verifytoken.MinSecretLen {
-		bad("VERIFY_TOKEN_SECRET", "must be at least %d bytes", verifytoken.MinSecretLen)
+		p.add("VERIFY_TOKEN_SECRET", "must be at least %d bytes", verifytoken.MinSecretLen)
 	}
 	if c.VerifyTokenTTL < time.Second {
-		bad("VERIFY_TOKEN_TTL", "must be at least 1s")
+		p.add("VERIFY_TOKEN_TTL", "must be at least 1s")
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("config: %w", errors.Join(errs...))
-	}
-	return nil
 }
 
 // trustedProxies parses TRUSTED_PROXIES: CIDRs or single addresses.

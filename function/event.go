@@ -21,11 +21,7 @@ import (
 // error, so the platform's retry applies.
 func (s *Service) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	start := time.Now()
-	id := RequestID(ctx)
-	if id == "" {
-		id = newRequestID()
-		ctx = WithRequestID(ctx, id)
-	}
+	ctx, id := withRequestID(ctx)
 	al := &accessLog{Action: "event", Caller: callerEvent}
 	ans, e := s.invoke(ctx, payload, al)
 	var out []byte

@@ -15,84 +15,113 @@ import (
 	"time"
 )
 
+// action is one API action (send or check) behind a route.
+type action func(ctx context.Context, c caller, body []byte, skip string, al *accessLog) (any, *apiError)
+
 // ServeHTTP serves the HTTP API: POST /send, POST /check, GET /healthz and
 // CORS preflights. Every request gets one access-log line.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	ctx := r.Context()
-	id := RequestID(ctx)
-	if id == "" {
-		id = newRequestID()
-		ctx = WithRequestID(ctx, id)
-	}
-	h := w.Header()
-	h.Set("X-Request-Id", id)
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	s.cors(h, r)
-	// The action names the route, never the raw path: a path is the
-	// caller's text and could hold a phone number.
-	route := "(unknown path)"
-	switch r.URL.Path {
-	case "/send", "/check", "/healthz":
-		route = r.URL.Path
-	}
-	al := &accessLog{Action: r.Method + " " + route, Caller: callerPublic, ClientIP: s.clientIP(r)}
+	ctx, id := withRequestID(r.Context())
+	s.commonHeaders(w.Header(), r, id)
+	al := &accessLog{Action: r.Method + " " + routeName(r.URL.Path), Caller: callerPublic, ClientIP: s.clientIP(r)}
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
 				panic(v)
 			}
-			e := newError(CodeInternal, "internal error")
 			al.Err = errors.New("panic recovered")
-			s.writeError(w, al, e, id)
+			s.writeError(w, al, newError(CodeInternal, "internal error"), id)
 		}
 		s.logAccess(ctx, al, float64(time.Since(start).Microseconds())/1000)
 	}()
+	if e := s.route(ctx, w, r, al); e != nil {
+		if e.Status == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="smsverify"`)
+		}
+		s.writeError(w, al, e, id)
+	}
+}
 
-	var run func(context.Context, caller, []byte, string, *accessLog) (any, *apiError)
+// withRequestID returns ctx with a request id, a new one unless the
+// platform gave one, and the id.
+func withRequestID(ctx context.Context) (context.Context, string) {
+	id := RequestID(ctx)
+	if id == "" {
+		id = newRequestID()
+		ctx = WithRequestID(ctx, id)
+	}
+	return ctx, id
+}
+
+// commonHeaders sets the headers of every answer.
+func (s *Service) commonHeaders(h http.Header, r *http.Request, id string) {
+	h.Set("X-Request-Id", id)
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	s.cors(h, r)
+}
+
+// routeName names the route for the access log, never the raw path: a path
+// is the caller's text and could hold a phone number.
+func routeName(path string) string {
+	switch path {
+	case "/send", "/check", "/healthz":
+		return path
+	}
+	return "(unknown path)"
+}
+
+// route dispatches by path; a failure is returned for ServeHTTP to write.
+func (s *Service) route(ctx context.Context, w http.ResponseWriter, r *http.Request, al *accessLog) *apiError {
 	switch r.URL.Path {
 	case "/send":
-		run = s.send
+		return s.serveAction(ctx, w, r, al, s.send)
 	case "/check":
-		run = s.check
+		return s.serveAction(ctx, w, r, al, s.check)
 	case "/healthz":
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			s.writeError(w, al, s.methodNotAllowed(h, "GET, HEAD"), id)
-			return
-		}
-		al.Code, al.Status = CodeOK, http.StatusOK
-		writeJSON(w, http.StatusOK, marshal(map[string]string{"status": "ok"}))
-		return
-	default:
-		s.writeError(w, al, newError(CodeNotFound, "no such path; use POST /send or POST /check"), id)
-		return
+		return s.serveHealth(w, r, al)
 	}
-	if r.Method == http.MethodOptions {
+	return newError(CodeNotFound, "no such path; use POST /send or POST /check")
+}
+
+// serveHealth answers GET /healthz.
+func (s *Service) serveHealth(w http.ResponseWriter, r *http.Request, al *accessLog) *apiError {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return s.methodNotAllowed(w.Header(), "GET, HEAD")
+	}
+	al.Code, al.Status = CodeOK, http.StatusOK
+	writeJSON(w, http.StatusOK, marshal(map[string]string{"status": "ok"}))
+	return nil
+}
+
+// serveAction answers a preflight, or authenticates the caller, reads the
+// body and runs the action.
+func (s *Service) serveAction(ctx context.Context, w http.ResponseWriter, r *http.Request, al *accessLog, run action) *apiError {
+	switch r.Method {
+	case http.MethodOptions:
 		s.preflight(w, r, al)
-		return
-	}
-	if r.Method != http.MethodPost {
-		s.writeError(w, al, s.methodNotAllowed(h, "POST, OPTIONS"), id)
-		return
+		return nil
+	case http.MethodPost:
+	default:
+		return s.methodNotAllowed(w.Header(), "POST, OPTIONS")
 	}
 	c, e := s.authenticate(r, al.ClientIP)
-	if e == nil {
-		al.Caller = c.kind
-		var body []byte
-		if body, e = readBody(w, r); e == nil {
-			var ans any
-			if ans, e = run(ctx, c, body, "", al); e == nil {
-				al.Code, al.Status = CodeOK, http.StatusOK
-				writeJSON(w, http.StatusOK, marshal(ans))
-				return
-			}
-		}
+	if e != nil {
+		return e
 	}
-	if e.Status == http.StatusUnauthorized {
-		h.Set("WWW-Authenticate", `Bearer realm="smsverify"`)
+	al.Caller = c.kind
+	body, e := readBody(w, r)
+	if e != nil {
+		return e
 	}
-	s.writeError(w, al, e, id)
+	ans, e := run(ctx, c, body, "", al)
+	if e != nil {
+		return e
+	}
+	al.Code, al.Status = CodeOK, http.StatusOK
+	writeJSON(w, http.StatusOK, marshal(ans))
+	return nil
 }
 
 func (s *Service) methodNotAllowed(h http.Header, allow string) *apiError {
