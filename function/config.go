@@ -19,8 +19,8 @@ import (
 )
 
 // Config is the whole configuration, read from the environment by
-// LoadConfig. The variable names are the public contract (README.md,
-// Configuration).
+// LoadConfig. The variable names are the public contract
+// (docs/configuration.md).
 type Config struct {
 	AccessKeyID     string `envconfig:"ALIBABA_CLOUD_ACCESS_KEY_ID"`
 	AccessKeySecret string `envconfig:"ALIBABA_CLOUD_ACCESS_KEY_SECRET"`

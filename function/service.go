@@ -6,8 +6,9 @@
 // from ServeHTTP and Invoke.
 //
 // The contract it implements (routes, JSON, statuses, configuration names) is
-// the team's design document, written out for users in README.md; the
-// upstream API is Alibaba Cloud Dypnsapi, see package core.
+// documented for users in docs/api.md, docs/configuration.md and
+// docs/security.md; the upstream API is Alibaba Cloud Dypnsapi, see package
+// core.
 package function
 
 import (
