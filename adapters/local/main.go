@@ -18,7 +18,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Stdout, os.Stderr, nil); err != nil {
+	if err := run(ctx, os.Stdout, os.Stderr, hooks{}); err != nil {
 		fmt.Fprintln(os.Stderr, "smsverify:", err)
 		os.Exit(1)
 	}

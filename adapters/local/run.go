@@ -22,15 +22,25 @@ import (
 // of a site on the same domain) is far below it.
 const maxHeaderBytes = 64 << 10
 
+// requestMargin is what a request may take beyond its upstream call
+// (DYPNS_TIMEOUT): reading the body, the limit store, writing the answer.
+const requestMargin = 10 * time.Second
+
+// hooks are run's seams for tests; the zero value is what main uses.
+type hooks struct {
+	ready func(addr string)                    // gets the listening address
+	after func(time.Duration) <-chan time.Time // the shutdown grace timer; default time.After
+}
+
 // run serves until ctx is done, then shuts down gracefully. Banners and
-// emulator codes go to out, access logs (JSON) to logw. ready, if set, gets
-// the listening address.
-func run(ctx context.Context, out, logw io.Writer, ready func(addr string)) error {
+// emulator codes go to out, access logs (JSON) to logw.
+func run(ctx context.Context, out, logw io.Writer, h hooks) error {
 	cfg, err := function.LoadConfig()
 	if err != nil {
 		return err
 	}
-	opts := function.Options{Logger: slog.New(slog.NewJSONHandler(logw, nil))}
+	log := slog.New(slog.NewJSONHandler(logw, nil))
+	opts := function.Options{Logger: log}
 	mux := http.NewServeMux()
 
 	emulate := cfg.AccessKeyID == "" && cfg.AccessKeySecret == ""
@@ -63,8 +73,8 @@ func run(ctx context.Context, out, logw io.Writer, ready func(addr string)) erro
 			"  Set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET to send real SMS.\n", addr)
 	}
 	fmt.Fprintf(out, "smsverify listening on http://%s (POST /send, POST /check, GET /healthz)\n", addr)
-	if ready != nil {
-		ready(addr)
+	if h.ready != nil {
+		h.ready(addr)
 	}
 
 	srv := &http.Server{
@@ -72,7 +82,7 @@ func run(ctx context.Context, out, logw io.Writer, ready func(addr string)) erro
 		MaxHeaderBytes:    maxHeaderBytes,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      cfg.Timeout + 10*time.Second,
+		WriteTimeout:      cfg.Timeout + requestMargin,
 		IdleTimeout:       60 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
@@ -83,11 +93,35 @@ func run(ctx context.Context, out, logw io.Writer, ready func(addr string)) erro
 		return err
 	case <-ctx.Done():
 	}
-	fmt.Fprintln(out, "smsverify shutting down")
-	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	return shutdown(ctx, srv, errc, out, log, h.after)
+}
+
+// shutdown stops srv gracefully: no new connections, and every request in
+// flight gets its answer. The grace is the server's WriteTimeout, the
+// longest a request read before the signal can still answer (its upstream
+// call, DYPNS_TIMEOUT, plus requestMargin). Should it expire all the same,
+// the connections left are closed, and that is logged.
+func shutdown(ctx context.Context, srv *http.Server, errc <-chan error, out io.Writer, log *slog.Logger, after func(time.Duration) <-chan time.Time) error {
+	if after == nil {
+		after = time.After
+	}
+	grace := srv.WriteTimeout
+	fmt.Fprintf(out, "smsverify shutting down: waiting up to %s for requests in flight\n", grace)
+	expired := after(grace)
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
-	if err := srv.Shutdown(shutdown); err != nil {
-		return err
+	go func() {
+		select {
+		case <-expired:
+			cancel()
+		case <-sctx.Done():
+		}
+	}()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.ErrorContext(ctx, "shutdown grace expired: closing connections with requests in flight", "grace", grace.String())
+		_ = srv.Close()
+		<-errc
+		return fmt.Errorf("shutdown: requests still in flight after %s", grace)
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err

@@ -4,16 +4,20 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"smsverify/core/dypnstest"
 	"smsverify/internal/syncbuf"
+	"smsverify/internal/testclock"
 )
 
 // start runs the adapter on a free loopback port until the test ends.
@@ -25,7 +29,7 @@ func start(t *testing.T) (base string, out, logs *syncbuf.Buffer) {
 	ctx, cancel := context.WithCancel(context.Background())
 	addrc := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, out, logs, func(a string) { addrc <- a }) }()
+	go func() { done <- run(ctx, out, logs, hooks{ready: func(a string) { addrc <- a }}) }()
 	select {
 	case a := <-addrc:
 		base = "http://" + a
@@ -125,7 +129,7 @@ func TestWithCredentials(t *testing.T) {
 func TestBadConfig(t *testing.T) {
 	clearCredentials(t)
 	t.Setenv("SMS_CODE_LENGTH", "12")
-	err := run(context.Background(), &syncbuf.Buffer{}, &syncbuf.Buffer{}, nil)
+	err := run(context.Background(), &syncbuf.Buffer{}, &syncbuf.Buffer{}, hooks{})
 	if err == nil || !strings.Contains(err.Error(), "SMS_CODE_LENGTH") {
 		t.Errorf("err = %v", err)
 	}
@@ -169,5 +173,143 @@ func TestOversizedHeader(t *testing.T) {
 	ok.Body.Close()
 	if ok.StatusCode != http.StatusOK {
 		t.Errorf("header under the limit: status %d, want 200", ok.StatusCode)
+	}
+}
+
+// gatedUpstream is a dypnstest fake whose answers wait for release: a slow
+// upstream. arrived gets one value per call that reached it.
+type gatedUpstream struct {
+	fake    *dypnstest.Fake
+	arrived chan struct{}
+	release chan struct{}
+}
+
+func (g *gatedUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	g.arrived <- struct{}{}
+	select {
+	case <-g.release:
+	case <-r.Context().Done():
+		return
+	}
+	g.fake.ServeHTTP(w, r)
+}
+
+// shutdownEnv is the adapter with DYPNS_TIMEOUT=30s against a gated
+// upstream, its shutdown grace timer on a test clock, and one POST /send
+// in flight upstream.
+type shutdownEnv struct {
+	up      *gatedUpstream
+	clock   *testclock.Clock
+	stop    context.CancelFunc // SIGTERM
+	release func()             // lets the upstream answer
+	armed   chan time.Duration // the grace the shutdown waits for
+	done    chan error         // what run returned
+	answer  chan error         // the client's answer: nil for a 200
+	logs    *syncbuf.Buffer
+}
+
+func startShutdownEnv(t *testing.T) *shutdownEnv {
+	t.Helper()
+	clearCredentials(t)
+	e := &shutdownEnv{
+		up:    &gatedUpstream{fake: dypnstest.NewHandler(dypnstest.Options{}), arrived: make(chan struct{}, 1), release: make(chan struct{})},
+		clock: testclock.New(time.Now()),
+		armed: make(chan time.Duration, 1), done: make(chan error, 1), answer: make(chan error, 1),
+		logs: &syncbuf.Buffer{},
+	}
+	upstream := httptest.NewServer(e.up)
+	t.Cleanup(upstream.Close)
+	var once sync.Once
+	e.release = func() { once.Do(func() { close(e.up.release) }) }
+	t.Cleanup(e.release)
+	t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", dypnstest.TestCredentials().AccessKeyID)
+	t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", dypnstest.TestCredentials().AccessKeySecret)
+	t.Setenv("DYPNS_ENDPOINT", upstream.URL)
+	t.Setenv("DYPNS_TIMEOUT", "30s")
+	t.Setenv("HOST", "127.0.0.1")
+	t.Setenv("PORT", "0")
+
+	ctx, stop := context.WithCancel(context.Background())
+	e.stop = stop
+	t.Cleanup(stop)
+	addrc := make(chan string, 1)
+	go func() {
+		e.done <- run(ctx, &syncbuf.Buffer{}, e.logs, hooks{
+			ready: func(a string) { addrc <- a },
+			after: func(d time.Duration) <-chan time.Time { e.armed <- d; return e.clock.After(d) },
+		})
+	}()
+	var base string
+	select {
+	case base = <-addrc:
+	case err := <-e.done:
+		t.Fatalf("run: %v", err)
+	}
+	go func() {
+		resp, err := http.Post("http://"+base+"/send", "application/json", strings.NewReader(`{"PhoneNumber":"13800000000"}`))
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				err = fmt.Errorf("status %d", resp.StatusCode)
+			}
+		}
+		e.answer <- err
+	}()
+	<-e.up.arrived // the send is in flight upstream
+	return e
+}
+
+// wait receives from c, failing the test after a generous bound (a guard
+// against a hang, not a timing assertion).
+func wait[T any](t *testing.T, c <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-c:
+		return v
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no %s", what)
+		panic("unreachable")
+	}
+}
+
+// TestShutdownAnswersRequestInFlight: a SIGTERM while a send waits on a
+// slow upstream still gets the send its answer, even when the upstream
+// takes all of DYPNS_TIMEOUT.
+func TestShutdownAnswersRequestInFlight(t *testing.T) {
+	e := startShutdownEnv(t)
+	e.stop()
+	grace := wait(t, e.armed, "shutdown")
+	// The upstream call takes as long as DYPNS_TIMEOUT allows: the
+	// shutdown must still be waiting.
+	e.clock.Add(30 * time.Second)
+	if grace <= 30*time.Second {
+		t.Errorf("shutdown grace %s does not cover DYPNS_TIMEOUT (30s)", grace)
+	}
+	e.release()
+	if err := wait(t, e.answer, "answer"); err != nil {
+		t.Errorf("request in flight at shutdown: %v, want its 200", err)
+	}
+	if err := wait(t, e.done, "return from run"); err != nil {
+		t.Errorf("run: %v", err)
+	}
+	if e.up.fake.SendCount() != 1 {
+		t.Errorf("upstream sends = %d, want 1", e.up.fake.SendCount())
+	}
+}
+
+// TestShutdownGraceExpires: should a request outlast the grace all the
+// same, it is cut off with a log line and run reports it.
+func TestShutdownGraceExpires(t *testing.T) {
+	e := startShutdownEnv(t)
+	e.stop()
+	e.clock.Add(wait(t, e.armed, "shutdown"))
+	if err := wait(t, e.done, "return from run"); err == nil || !strings.Contains(err.Error(), "in flight") {
+		t.Errorf("run = %v, want an error about requests in flight", err)
+	}
+	if err := wait(t, e.answer, "end of the request"); err == nil {
+		t.Error("the request cut off by the shutdown got an answer")
+	}
+	if !strings.Contains(e.logs.String(), "shutdown grace expired") {
+		t.Errorf("no log line for the cut-off request:\n%s", e.logs.String())
 	}
 }
