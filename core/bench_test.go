@@ -23,8 +23,9 @@ func BenchmarkSign(b *testing.B) {
 			{"x-acs-content-sha256", EmptySHA256}, {"x-acs-date", "2026-11-27T10:00:00Z"},
 			{"x-acs-signature-nonce", "3156853299f313e23d1673dc12e1703d"}, {"x-acs-version", APIVersion},
 		}
-		in := SignInput{Method: "POST", Path: "/", Query: query, BodySHA256: EmptySHA256}
-		if auth := in.authorization(hs[:], creds.AccessKeyID, creds.AccessKeySecret); len(auth) < 100 {
+		sig, signed := Sign(SignInput{Method: "POST", Path: "/", Query: query, Headers: hs[:], BodySHA256: EmptySHA256},
+			creds.AccessKeySecret)
+		if auth := AuthorizationHeader(creds.AccessKeyID, signed, sig); len(auth) < 100 {
 			b.Fatal(auth)
 		}
 	}

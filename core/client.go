@@ -302,28 +302,28 @@ func (c *Client) do(ctx context.Context, version, action, query string, creds Cr
 	if err != nil {
 		return 0, nil, err
 	}
-	date := c.now().UTC().Format(DateFormat)
-	nonce := c.nonce()
-	hs := [7]Header{
+	hs := [...]Header{
 		{"host", c.host},
 		{"x-acs-action", action},
 		{"x-acs-content-sha256", EmptySHA256},
-		{"x-acs-date", date},
-		{"x-acs-signature-nonce", nonce},
+		{"x-acs-date", c.now().UTC().Format(DateFormat)},
+		{"x-acs-signature-nonce", c.nonce()},
 		{"x-acs-version", version},
 		{"x-acs-security-token", creds.SecurityToken},
 	}
-	n := len(hs)
+	signed := hs[:]
 	if creds.SecurityToken == "" {
-		n--
+		signed = hs[:len(hs)-1]
 	}
-	in := SignInput{Method: http.MethodPost, Path: "/", Query: query, BodySHA256: EmptySHA256}
-	auth := in.authorization(hs[:n], creds.AccessKeyID, creds.AccessKeySecret)
+	sig, names := Sign(SignInput{Method: http.MethodPost, Path: "/", Query: query, Headers: signed, BodySHA256: EmptySHA256},
+		creds.AccessKeySecret)
 	h := req.Header
-	for _, x := range hs[1:n] {
-		h[canonicalName(x.Name)] = []string{x.Value}
+	for _, x := range signed {
+		if x.Name != "host" { // net/http sends Host from the URL
+			h[canonicalName(x.Name)] = []string{x.Value}
+		}
 	}
-	h["Authorization"] = []string{auth}
+	h["Authorization"] = []string{AuthorizationHeader(creds.AccessKeyID, names, sig)}
 	h["Accept"] = []string{"application/json"}
 	resp, err := c.hc.Do(req)
 	if err != nil {

@@ -1,13 +1,13 @@
 package core
 
 import (
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -36,12 +36,51 @@ type SignInput struct {
 	BodySHA256 string   // hex SHA-256 of the body (EmptySHA256 for none)
 }
 
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+// Sign returns the hex V3 signature of in under secret and the signed-header
+// list (lower-case names joined by ";"):
+//
+//	Signature = Hex(HMAC-SHA256(secret, StringToSign(CanonicalRequest)))
+//
+// It is the one signing function: the Client's requests, SignRequest and
+// core/dypnstest's verification all go through it. It is a pure function of
+// its arguments and leaves in.Headers as it found them.
+func Sign(in SignInput, secret string) (signature, signedHeaders string) {
+	var harr [8]Header
+	var buf [1024]byte
+	canonical, signed := in.appendCanonicalRequest(buf[:0], sortedLower(harr[:0], in.Headers))
+	var sts [len(Algorithm) + 1 + 2*sha256.Size]byte
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(appendStringToSign(sts[:0], canonical))
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(mac.Sum(sum[:0])), string(signed)
+}
 
-// appendCanonicalRequest appends the canonical request to b and returns it
-// with the signed-header list. hs is sorted in place.
-func (in *SignInput) appendCanonicalRequest(b []byte, hs []Header) ([]byte, []byte) {
-	slices.SortFunc(hs, func(a, b Header) int { return strings.Compare(a.Name, b.Name) })
+// CanonicalRequest returns the V3 canonical request and the signed-header
+// list (lower-case names joined by ";"), as Sign computes them.
+func (in SignInput) CanonicalRequest() (canonical, signedHeaders string) {
+	b, signed := in.appendCanonicalRequest(nil, sortedLower(nil, in.Headers))
+	return string(b), string(signed)
+}
+
+// StringToSign returns "ACS3-HMAC-SHA256\n" + HexSHA256(canonicalRequest),
+// as Sign computes it.
+func StringToSign(canonicalRequest string) string {
+	return string(appendStringToSign(nil, []byte(canonicalRequest)))
+}
+
+// sortedLower appends hs to dst with lower-case names, sorted by name.
+func sortedLower(dst, hs []Header) []Header {
+	for _, h := range hs {
+		dst = append(dst, Header{Name: strings.ToLower(h.Name), Value: h.Value})
+	}
+	slices.SortFunc(dst, func(a, b Header) int { return strings.Compare(a.Name, b.Name) })
+	return dst
+}
+
+// appendCanonicalRequest appends the canonical request of in with the
+// headers hs (lower-case, sorted) to b. It returns the extended slice and
+// the part of it that is the signed-header list.
+func (in *SignInput) appendCanonicalRequest(b []byte, hs []Header) (canonical, signed []byte) {
 	b = append(b, in.Method...)
 	b = append(b, '\n')
 	if in.Path == "" {
@@ -66,92 +105,17 @@ func (in *SignInput) appendCanonicalRequest(b []byte, hs []Header) ([]byte, []by
 		}
 		b = append(b, h.Name...)
 	}
-	signed := b[start:]
+	end := len(b)
 	b = append(b, '\n')
 	b = append(b, in.BodySHA256...)
-	return b, signed
+	return b, b[start:end]
 }
 
-// lowerHeaders returns the headers with lower-case names, reusing dst.
-func lowerHeaders(dst, hs []Header) []Header {
-	for _, h := range hs {
-		dst = append(dst, Header{Name: strings.ToLower(h.Name), Value: h.Value})
-	}
-	return dst
-}
-
-// CanonicalRequest returns the V3 canonical request and the signed-header
-// list (lower-case names joined by ";").
-func (in SignInput) CanonicalRequest() (canonical, signedHeaders string) {
-	hs := lowerHeaders(make([]Header, 0, len(in.Headers)), in.Headers)
-	b, signed := in.appendCanonicalRequest(nil, hs)
-	return string(b), string(signed)
-}
-
-// StringToSign returns "ACS3-HMAC-SHA256\n" + HexSHA256(canonicalRequest).
-func StringToSign(canonicalRequest string) string {
-	sum := sha256.Sum256([]byte(canonicalRequest))
-	return Algorithm + "\n" + hex.EncodeToString(sum[:])
-}
-
-// Sign returns the hex signature of in under secret and the signed-header list.
-func Sign(in SignInput, secret string) (signature, signedHeaders string) {
-	var arr [8]Header
-	auth := in.authorization(lowerHeaders(arr[:0], in.Headers), "", secret)
-	signedHeaders, signature, _ = strings.Cut(strings.TrimPrefix(auth, Algorithm+" Credential=,SignedHeaders="), ",Signature=")
-	return signature, signedHeaders
-}
-
-// authorization returns the Authorization header value for in, whose
-// headers hs are already lower-case. It allocates only the result.
-func (in *SignInput) authorization(hs []Header, accessKeyID, secret string) string {
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	b, signed := in.appendCanonicalRequest((*bp)[:0], hs)
-	sum := sha256.Sum256(b)
-
-	const prefix = Algorithm + "\n"
-	var sts [len(prefix) + 2*sha256.Size]byte
-	copy(sts[:], prefix)
-	hex.Encode(sts[len(prefix):], sum[:])
-	mac := hmacSHA256(secret, sts[:])
-
-	n := len(b)
-	b = append(b, Algorithm+" Credential="...)
-	b = append(b, accessKeyID...)
-	b = append(b, ",SignedHeaders="...)
-	b = append(b, signed...)
-	b = append(b, ",Signature="...)
-	b = hex.AppendEncode(b, mac[:])
-	auth := string(b[n:])
-	*bp = b
-	return auth
-}
-
-// hmacSHA256 is HMAC-SHA256 (RFC 2104) without heap allocation for messages
-// up to 128 bytes (a string to sign is 81).
-func hmacSHA256(key string, msg []byte) [sha256.Size]byte {
-	const block = 64
-	var k [block]byte
-	if len(key) > block {
-		sum := sha256.Sum256([]byte(key))
-		copy(k[:], sum[:])
-	} else {
-		copy(k[:], key)
-	}
-	var buf [block + 128]byte
-	in := buf[:0]
-	for _, c := range k {
-		in = append(in, c^0x36)
-	}
-	in = append(in, msg...)
-	inner := sha256.Sum256(in)
-	out := buf[:0]
-	for _, c := range k {
-		out = append(out, c^0x5c)
-	}
-	out = append(out, inner[:]...)
-	return sha256.Sum256(out)
+// appendStringToSign appends the string to sign of canonical to b.
+func appendStringToSign(b, canonical []byte) []byte {
+	sum := sha256.Sum256(canonical)
+	b = append(b, Algorithm+"\n"...)
+	return hex.AppendEncode(b, sum[:])
 }
 
 // AuthorizationHeader formats the Authorization header value.

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -170,5 +171,20 @@ func TestSignMatchesHMAC(t *testing.T) {
 	m.Write([]byte(StringToSign(canonical)))
 	if sig, _ := Sign(in, secret); sig != hex.EncodeToString(m.Sum(nil)) {
 		t.Error("Sign disagrees with crypto/hmac")
+	}
+}
+
+// TestSignIsPure: Sign neither reorders nor lower-cases the caller's
+// headers, and gives the same answer for any order of them.
+func TestSignIsPure(t *testing.T) {
+	in := vectorInput(t)
+	before := slices.Clone(in.Headers)
+	sig, signed := Sign(in, vector.secret)
+	if !slices.Equal(in.Headers, before) {
+		t.Errorf("Sign changed its input headers: %v", in.Headers)
+	}
+	slices.Reverse(in.Headers)
+	if sig2, signed2 := Sign(in, vector.secret); sig2 != sig || signed2 != signed || sig != vector.signature {
+		t.Errorf("header order changed the signature: %s %s vs %s %s", sig, signed, sig2, signed2)
 	}
 }
