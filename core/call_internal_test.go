@@ -175,3 +175,44 @@ func TestCallSignsActionAndVersion(t *testing.T) {
 		t.Errorf("sent %+v", got)
 	}
 }
+
+// TestRedirectIsNeverFollowed: a 3xx from the endpoint is an upstream error
+// (not transient), and the signed POST is never sent a second time, with
+// the default HTTP client or the caller's own (which is left as it was).
+func TestRedirectIsNeverFollowed(t *testing.T) {
+	var posts atomic.Int32
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		posts.Add(1)
+		io.WriteString(w, `{"Code":"OK","Success":true,"RequestId":"R","Model":{"BizId":"b","VerifyResult":"PASS"}}`)
+	}))
+	defer target.Close()
+	for _, status := range []int{301, 302, 303, 307, 308} {
+		redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			posts.Add(1)
+			http.Redirect(w, r, target.URL+"/?"+r.URL.RawQuery, status)
+		}))
+		own := &http.Client{}
+		for name, hc := range map[string]*http.Client{"default": nil, "own": own} {
+			posts.Store(0)
+			c := newTestClient(t, redirector.URL, Options{HTTPClient: hc})
+			_, err := c.Send(context.Background(), validSend())
+			var e *Error
+			if !errors.As(err, &e) || e.StatusCode != status || e.Code != CodeBadResponse {
+				t.Fatalf("%d %s: err = %v", status, name, err)
+			}
+			if KindOf(err) != KindUpstream || IsTransient(err) || NeverReached(err) {
+				t.Errorf("%d %s: kind %v, transient %v, never reached %v", status, name, KindOf(err), IsTransient(err), NeverReached(err))
+			}
+			if n := posts.Load(); n != 1 {
+				t.Errorf("%d %s: %d POSTs reached a server, want 1", status, name, n)
+			}
+			if err := c.Call(context.Background(), APIVersion, ActionCheck, nil, nil); KindOf(err) != KindUpstream || posts.Load() != 2 {
+				t.Errorf("%d %s: Call: %v after %d POSTs", status, name, err, posts.Load())
+			}
+		}
+		if own.CheckRedirect != nil {
+			t.Error("NewClient changed the caller's http.Client")
+		}
+		redirector.Close()
+	}
+}

@@ -38,7 +38,8 @@ type Options struct {
 	Endpoint string
 	// Credentials signs each request; it is asked once per request.
 	Credentials CredentialsProvider
-	// HTTPClient sends the requests. Default NewHTTPClient().
+	// HTTPClient sends the requests. Default NewHTTPClient(). The Client
+	// uses a copy that never follows redirects.
 	HTTPClient *http.Client
 	// Timeout bounds each call, including a redial; the context's deadline
 	// applies when it is earlier. Default DefaultTimeout.
@@ -87,6 +88,11 @@ func NewClient(o Options) (*Client, error) {
 	if c.hc == nil {
 		c.hc = NewHTTPClient()
 	}
+	// Never follow a redirect: following one would send the signed request a
+	// second time (a second SMS). A copy, so the caller's client is untouched.
+	hc := *c.hc
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	c.hc = &hc
 	if c.timeout <= 0 {
 		c.timeout = DefaultTimeout
 	}
@@ -266,6 +272,10 @@ func (c *Client) call(ctx context.Context, version, action string, ps []param) (
 				continue
 			}
 			return 0, nil, c.transportError(ctx, action, err)
+		}
+		if status >= 300 && status < 400 {
+			return 0, nil, &Error{Action: action, StatusCode: status, Code: CodeBadResponse,
+				Message: "the endpoint answered with a redirect, which is never followed"}
 		}
 		return status, body, nil
 	}
