@@ -81,6 +81,42 @@ var coreLocalCodes = map[string]string{
 	core.CodeMissingCredentials: CodeMissingCredentials,
 }
 
+// Error types: the stable names under which the platforms report a
+// transient failure that Invoke returned as an error (Lambda's and Function
+// Compute's errorType), so that a retry rule, such as a Step Functions
+// Retry's ErrorEquals, can match them. They are part of the API: never
+// rename one.
+const (
+	ErrorTypeUpstreamTimeout       = "UpstreamTimeout"       // Alibaba did not answer in time
+	ErrorTypeUpstreamUnavailable   = "UpstreamUnavailable"   // Alibaba unreachable, 5xx, ServiceUnavailable or throttling
+	ErrorTypeLimitStoreUnavailable = "LimitStoreUnavailable" // the limit store (Redis) failed
+	ErrorTypeCaptchaUnavailable    = "CaptchaUnavailable"    // the captcha provider could not be asked
+)
+
+// errorTypes is the error type of each transient local code. A transient
+// failure with a code not listed here (one of Alibaba's) is
+// ErrorTypeUpstreamUnavailable.
+var errorTypes = map[string]string{
+	CodeUpstreamTimeout:     ErrorTypeUpstreamTimeout,
+	CodeUpstreamUnreachable: ErrorTypeUpstreamUnavailable,
+	CodeUpstreamBadAnswer:   ErrorTypeUpstreamUnavailable,
+	CodeLimitStoreDown:      ErrorTypeLimitStoreUnavailable,
+}
+
+// ErrorType is the error type a platform should report for an error that
+// Invoke returned: one of the ErrorType constants, or "" for any other
+// error.
+func ErrorType(err error) string {
+	var e *apiError
+	if !errors.As(err, &e) || !e.Transient {
+		return ""
+	}
+	if t, ok := errorTypes[e.Code]; ok {
+		return t
+	}
+	return ErrorTypeUpstreamUnavailable
+}
+
 // apiError is every failure this service answers with.
 type apiError struct {
 	Status     int

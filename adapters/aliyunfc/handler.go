@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 
+	"github.com/aliyun/fc-runtime-go-sdk/fc/messages"
 	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
 
 	"smsverify/core"
@@ -84,7 +85,7 @@ func (h *handler) handle(ctx context.Context, raw json.RawMessage) (any, error) 
 	if !isHTTP {
 		out, err := h.svc.Invoke(ctx, raw)
 		if err != nil {
-			return nil, err
+			return nil, functionError(err)
 		}
 		return json.RawMessage(out), nil
 	}
@@ -107,4 +108,16 @@ func requestID(ctx context.Context, trigger *string) string {
 		return *trigger
 	}
 	return ""
+}
+
+// functionError makes Function Compute report err under its stable error
+// type (function.ErrorType) rather than the name of its Go type:
+// fc-runtime-go-sdk takes errorType from an error that is a
+// messages.InvokeResponse_Error.
+func functionError(err error) error {
+	t := function.ErrorType(err)
+	if t == "" {
+		return err
+	}
+	return messages.InvokeResponse_Error{Message: err.Error(), Type: t}
 }

@@ -3,11 +3,13 @@ package main
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/aliyun/fc-runtime-go-sdk/events"
+	"github.com/aliyun/fc-runtime-go-sdk/fc/messages"
 
 	"smsverify/core"
 	"smsverify/core/dypnstest"
@@ -363,6 +365,10 @@ func TestHandleEvent(t *testing.T) {
 				}
 				if strings.Contains(err.Error(), phone) {
 					t.Errorf("error %q names the phone number", err)
+				}
+				var ie messages.InvokeResponse_Error
+				if !errors.As(err, &ie) || ie.Type != function.ErrorTypeUpstreamUnavailable {
+					t.Errorf("error %#v, want a messages.InvokeResponse_Error of type %s", err, function.ErrorTypeUpstreamUnavailable)
 				}
 				return
 			}

@@ -197,8 +197,9 @@ func TestRuntimeAPI(t *testing.T) {
 	fake.FailNext(1, dypnstest.FaultUnavailable)
 	res = call("req-4", []byte(`{"Action":"SendSmsVerifyCode","PhoneNumber":"13900000000"}`))
 	var fnErr struct{ ErrorMessage, ErrorType string }
-	if err := json.Unmarshal(res.body, &fnErr); res.kind != "error" || err != nil || fnErr.ErrorMessage == "" {
-		t.Fatalf("req-4: %s %s (%v), want a function error", res.kind, res.body, err)
+	if err := json.Unmarshal(res.body, &fnErr); res.kind != "error" || err != nil || fnErr.ErrorMessage == "" ||
+		fnErr.ErrorType != function.ErrorTypeUpstreamUnavailable {
+		t.Fatalf("req-4: %s %s (%v), want a function error of type %s", res.kind, res.body, err, function.ErrorTypeUpstreamUnavailable)
 	}
 	if strings.Contains(string(res.body), "13900000000") {
 		t.Errorf("req-4: the error names the phone number: %s", res.body)

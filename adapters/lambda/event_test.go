@@ -2,13 +2,16 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda/messages"
 
 	"smsverify/core/dypnstest"
+	"smsverify/function"
 )
 
 // TestSQSBatch: records run in order; only the transient failure is retried.
@@ -138,6 +141,10 @@ func TestDirectInvocation(t *testing.T) {
 		}
 		if strings.Contains(err.Error(), "13900000000") {
 			t.Errorf("error names the phone number: %v", err)
+		}
+		var ie messages.InvokeResponse_Error
+		if !errors.As(err, &ie) || ie.Type != function.ErrorTypeUpstreamUnavailable {
+			t.Errorf("error %#v, want a messages.InvokeResponse_Error of type %s", err, function.ErrorTypeUpstreamUnavailable)
 		}
 	})
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"smsverify/function"
@@ -162,9 +163,20 @@ func (h *handler) handle(ctx context.Context, raw json.RawMessage) (any, error) 
 	}
 	out, err := h.svc.Invoke(ctx, raw)
 	if err != nil {
-		return nil, err // transient: keep the service's error type for retry rules
+		return nil, functionError(err)
 	}
 	return json.RawMessage(out), nil
+}
+
+// functionError makes Lambda report err under its stable error type
+// (function.ErrorType) rather than the name of its Go type: aws-lambda-go
+// takes errorType from an error that is a messages.InvokeResponse_Error.
+func functionError(err error) error {
+	t := function.ErrorType(err)
+	if t == "" {
+		return err
+	}
+	return messages.InvokeResponse_Error{Message: err.Error(), Type: t}
 }
 
 // serve runs r through the service's HTTP API.

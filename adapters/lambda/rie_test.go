@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"smsverify/core/dypnstest"
+	"smsverify/function"
 )
 
 // rieModule is the official AWS Lambda Runtime Interface Emulator.
@@ -90,8 +91,8 @@ func TestRIE(t *testing.T) {
 	fake.FailNext(1, dypnstest.FaultUnavailable)
 	var fnErr struct{ ErrorMessage, ErrorType string }
 	invokeRIE(ctx, t, client, base, "rie-send-2", []byte(`{"Action":"SendSmsVerifyCode","PhoneNumber":"13900000000"}`), true, &fnErr)
-	if fnErr.ErrorType == "" || fnErr.ErrorMessage == "" {
-		t.Fatalf("transient failure: got %+v, want a function error", fnErr)
+	if fnErr.ErrorType != function.ErrorTypeUpstreamUnavailable || fnErr.ErrorMessage == "" {
+		t.Fatalf("transient failure: got %+v, want a function error of type %s", fnErr, function.ErrorTypeUpstreamUnavailable)
 	}
 }
 
