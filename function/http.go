@@ -18,8 +18,9 @@ import (
 // action is one API action (send or check) behind a route.
 type action func(ctx context.Context, c caller, body []byte, skip string, al *accessLog) (any, *apiError)
 
-// ServeHTTP serves the HTTP API: POST /send, POST /check, GET /healthz and
-// CORS preflights. Every request gets one access-log line.
+// ServeHTTP serves the HTTP API: POST /send, POST /check, GET /healthz,
+// GET /openapi.json, GET /client-config and CORS preflights. Every request
+// gets one access-log line.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	ctx, id := withRequestID(r.Context())
@@ -66,7 +67,7 @@ func (s *Service) commonHeaders(h http.Header, r *http.Request, id string) {
 // is the caller's text and could hold a phone number.
 func routeName(path string) string {
 	switch path {
-	case "/send", "/check", "/healthz":
+	case "/send", "/check", "/healthz", "/openapi.json", "/client-config":
 		return path
 	}
 	return "(unknown path)"
@@ -81,6 +82,10 @@ func (s *Service) route(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		return s.serveAction(ctx, w, r, al, s.check)
 	case "/healthz":
 		return s.serveHealth(w, r, al)
+	case "/openapi.json":
+		return s.serveOpenAPI(w, r, al)
+	case "/client-config":
+		return s.serveClientConfig(w, r, al)
 	}
 	return newError(CodeNotFound, "no such path; use POST /send or POST /check")
 }
@@ -246,7 +251,7 @@ func (s *Service) cors(h http.Header, r *http.Request) {
 	default:
 		return
 	}
-	h.Set("Access-Control-Expose-Headers", "Retry-After, X-Request-Id")
+	h.Set("Access-Control-Expose-Headers", "Retry-After, X-Request-Id, Idempotent-Replayed")
 }
 
 // preflight answers OPTIONS: 204, with the CORS grant when the origin is
@@ -259,7 +264,7 @@ func (s *Service) preflight(w http.ResponseWriter, r *http.Request, al *accessLo
 		h.Add("Vary", "Access-Control-Request-Method")
 		h.Add("Vary", "Access-Control-Request-Headers")
 		h.Set("Access-Control-Allow-Methods", "POST, OPTIONS")
-		h.Set("Access-Control-Allow-Headers", "Content-Type, Authorization")
+		h.Set("Access-Control-Allow-Headers", "Content-Type, Authorization, Idempotency-Key")
 		h.Set("Access-Control-Max-Age", "600")
 	}
 	al.Code, al.Status = CodeOK, http.StatusNoContent

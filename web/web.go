@@ -1,0 +1,28 @@
+// Package web holds the browser side of smsverify: smsverify.js, a
+// dependency-free ES module client of the HTTP API, and index.html, a demo
+// page using it. Both are embedded; Handler serves them (the local adapter
+// mounts it at /demo/).
+package web
+
+import (
+	"embed"
+	"net/http"
+)
+
+// FS holds index.html and smsverify.js.
+//
+//go:embed index.html smsverify.js
+var FS embed.FS
+
+// Handler serves FS: index.html for the directory, smsverify.js as
+// text/javascript (module scripts need a JavaScript type).
+func Handler() http.Handler {
+	files := http.FileServerFS(FS)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Cache-Control", "no-cache")
+		h.Set("Referrer-Policy", "no-referrer")
+		files.ServeHTTP(w, r)
+	})
+}
