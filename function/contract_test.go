@@ -82,8 +82,9 @@ func (c *contract) do(e *env, want int, wantCode, method, path, body string, hdr
 	return m
 }
 
-// downStore is a limit store that is always down.
-type downStore struct{}
+// downStore is a limit store that is always down. The embedded Store is
+// nil: a method added to the interface later panics until listed here.
+type downStore struct{ limit.Store }
 
 var errDown = errors.New("store down")
 
@@ -95,6 +96,13 @@ func (downStore) MarkUsed(context.Context, string, time.Duration) (bool, error) 
 }
 func (downStore) Used(context.Context, string) (bool, error) { return false, errDown }
 func (downStore) Close() error                               { return nil }
+func (downStore) Claim(context.Context, string, string, time.Duration) (limit.Claim, error) {
+	return limit.Claim{}, errDown
+}
+func (downStore) Complete(context.Context, string, string, int, []byte, time.Duration) error {
+	return errDown
+}
+func (downStore) Release(context.Context, string, string) error { return errDown }
 
 // notProvokable are the codes in the error table that no HTTP request can
 // provoke through the real handler with the local fakes.
