@@ -100,7 +100,7 @@ func NewClient(o Options) (*Client, error) {
 		c.now = time.Now
 	}
 	if c.nonce == nil {
-		c.nonce = RandomNonce
+		c.nonce = randomNonce
 	}
 	return c, nil
 }
@@ -133,8 +133,8 @@ func NewHTTPClient() *http.Client {
 	}
 }
 
-// RandomNonce returns 16 random bytes in hex, unique per request.
-func RandomNonce() string {
+// randomNonce returns 16 random bytes in hex, unique per request.
+func randomNonce() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
 	return hex.EncodeToString(b[:])

@@ -294,14 +294,14 @@ func TestCredentialsPerRequest(t *testing.T) {
 }
 
 func TestEnvCredentials(t *testing.T) {
-	t.Setenv(EnvAccessKeyID, "")
-	t.Setenv(EnvAccessKeySecret, "")
+	t.Setenv(envAccessKeyID, "")
+	t.Setenv(envAccessKeySecret, "")
 	if _, err := EnvCredentials().Credentials(context.Background()); !errors.Is(err, ErrNoCredentials) {
 		t.Errorf("unset: %v", err)
 	}
-	t.Setenv(EnvAccessKeyID, "id")
-	t.Setenv(EnvAccessKeySecret, "sec")
-	t.Setenv(EnvSecurityToken, "tok")
+	t.Setenv(envAccessKeyID, "id")
+	t.Setenv(envAccessKeySecret, "sec")
+	t.Setenv(envSecurityToken, "tok")
 	c, err := EnvCredentials().Credentials(context.Background())
 	if err != nil || c != (Credentials{"id", "sec", "tok"}) {
 		t.Errorf("got %v, %v", c, err)

@@ -55,9 +55,9 @@ var ErrNoCredentials = errors.New("core: no Alibaba Cloud credentials")
 
 // Names of the standard environment variables read by EnvCredentials.
 const (
-	EnvAccessKeyID     = "ALIBABA_CLOUD_ACCESS_KEY_ID"
-	EnvAccessKeySecret = "ALIBABA_CLOUD_ACCESS_KEY_SECRET"
-	EnvSecurityToken   = "ALIBABA_CLOUD_SECURITY_TOKEN"
+	envAccessKeyID     = "ALIBABA_CLOUD_ACCESS_KEY_ID"
+	envAccessKeySecret = "ALIBABA_CLOUD_ACCESS_KEY_SECRET"
+	envSecurityToken   = "ALIBABA_CLOUD_SECURITY_TOKEN"
 )
 
 // EnvCredentials returns a provider that reads ALIBABA_CLOUD_ACCESS_KEY_ID,
@@ -67,9 +67,9 @@ const (
 func EnvCredentials() CredentialsProvider {
 	return CredentialsFunc(func(context.Context) (Credentials, error) {
 		c := Credentials{
-			AccessKeyID:     os.Getenv(EnvAccessKeyID),
-			AccessKeySecret: os.Getenv(EnvAccessKeySecret),
-			SecurityToken:   os.Getenv(EnvSecurityToken),
+			AccessKeyID:     os.Getenv(envAccessKeyID),
+			AccessKeySecret: os.Getenv(envAccessKeySecret),
+			SecurityToken:   os.Getenv(envSecurityToken),
 		}
 		if !c.Valid() {
 			return Credentials{}, ErrNoCredentials

@@ -6,9 +6,9 @@ import (
 	"unicode/utf8"
 )
 
-// MaxInt is the largest integer the API accepts (2^53-1): its JSON numbers
+// maxInt is the largest integer the API accepts (2^53-1): its JSON numbers
 // are IEEE doubles.
-const MaxInt = 1<<53 - 1
+const maxInt = 1<<53 - 1
 
 // SendRequest holds the parameters of SendSmsVerifyCode. The field names and
 // JSON names are the API's own. Pointer fields are optional and nil means
@@ -48,9 +48,9 @@ func Int64(v int64) *int64 { return &v }
 // Bool returns a pointer to v, for the optional boolean fields.
 func Bool(v bool) *bool { return &v }
 
-// ValidPhoneNumber reports whether s is a mainland China mobile number:
+// validPhoneNumber reports whether s is a mainland China mobile number:
 // 11 digits starting with 13 to 19.
-func ValidPhoneNumber(s string) bool {
+func validPhoneNumber(s string) bool {
 	if len(s) != 11 || s[0] != '1' || s[1] < '3' || s[1] > '9' {
 		return false
 	}
@@ -66,7 +66,7 @@ func checkPhone(phone, country string) error {
 	if phone == "" {
 		return &ParamError{"PhoneNumber", "is required"}
 	}
-	if !ValidPhoneNumber(phone) {
+	if !validPhoneNumber(phone) {
 		return &ParamError{"PhoneNumber", "must be an 11-digit mainland China mobile number"}
 	}
 	if country != "" && country != "86" {
@@ -141,9 +141,9 @@ func (r *SendRequest) Validate() error {
 		checkText("SmsUpExtendCode", r.SmsUpExtendCode, 64),
 		checkText("OutId", r.OutId, 128),
 		checkRange("CodeLength", r.CodeLength, 4, 8),
-		checkRange("ValidTime", r.ValidTime, 1, MaxInt),
+		checkRange("ValidTime", r.ValidTime, 1, maxInt),
 		checkOneOf("DuplicatePolicy", r.DuplicatePolicy, 1, 2),
-		checkRange("Interval", r.Interval, 0, MaxInt),
+		checkRange("Interval", r.Interval, 0, maxInt),
 		checkRange("CodeType", r.CodeType, 1, 7),
 		checkOneOf("AutoRetry", r.AutoRetry, 0, 1),
 	} {
@@ -154,9 +154,9 @@ func (r *SendRequest) Validate() error {
 	return nil
 }
 
-// ValidVerifyCode reports whether s can be a code Alibaba generated: 4 to 8
+// validVerifyCode reports whether s can be a code Alibaba generated: 4 to 8
 // ASCII letters or digits.
-func ValidVerifyCode(s string) bool {
+func validVerifyCode(s string) bool {
 	if len(s) < 4 || len(s) > 8 {
 		return false
 	}
@@ -178,7 +178,7 @@ func (r *CheckRequest) Validate() error {
 	if r.VerifyCode == "" {
 		return &ParamError{"VerifyCode", "is required"}
 	}
-	if !ValidVerifyCode(r.VerifyCode) {
+	if !validVerifyCode(r.VerifyCode) {
 		return &ParamError{"VerifyCode", "must be 4 to 8 letters or digits"}
 	}
 	for _, err := range []error{

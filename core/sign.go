@@ -55,19 +55,6 @@ func Sign(in SignInput, secret string) (signature, signedHeaders string) {
 	return hex.EncodeToString(mac.Sum(sum[:0])), string(signed)
 }
 
-// CanonicalRequest returns the V3 canonical request and the signed-header
-// list (lower-case names joined by ";"), as Sign computes them.
-func (in SignInput) CanonicalRequest() (canonical, signedHeaders string) {
-	b, signed := in.appendCanonicalRequest(nil, sortedLower(nil, in.Headers))
-	return string(b), string(signed)
-}
-
-// StringToSign returns "ACS3-HMAC-SHA256\n" + HexSHA256(canonicalRequest),
-// as Sign computes it.
-func StringToSign(canonicalRequest string) string {
-	return string(appendStringToSign(nil, []byte(canonicalRequest)))
-}
-
 // sortedLower appends hs to dst with lower-case names, sorted by name.
 func sortedLower(dst, hs []Header) []Header {
 	for _, h := range hs {
@@ -165,7 +152,7 @@ func SignRequest(r *http.Request, bodySHA256 string, c Credentials, t time.Time,
 }
 
 // CanonicalQuery encodes v for the V3 canonical request: each name and value
-// percent-encoded (PercentEncode), pairs sorted by encoded name then value,
+// percent-encoded (percentEncode), pairs sorted by encoded name then value,
 // joined by "&", and "name=" for an empty value.
 func CanonicalQuery(v url.Values) string {
 	ps := make([]param, 0, len(v))
@@ -186,13 +173,13 @@ type param struct{ k, v string }
 // sees encoded names.
 func appendQuery(b []byte, ps []param) []byte {
 	for i := range ps {
-		ps[i].k = PercentEncode(ps[i].k)
+		ps[i].k = percentEncode(ps[i].k)
 	}
 	slices.SortFunc(ps, func(a, b param) int {
 		if c := strings.Compare(a.k, b.k); c != 0 {
 			return c
 		}
-		return strings.Compare(PercentEncode(a.v), PercentEncode(b.v))
+		return strings.Compare(percentEncode(a.v), percentEncode(b.v))
 	})
 	for i, p := range ps {
 		if i > 0 {
@@ -211,10 +198,10 @@ func unreserved(c byte) bool {
 		c == '-' || c == '_' || c == '.' || c == '~'
 }
 
-// PercentEncode encodes s as RFC 3986 over UTF-8: only A-Za-z0-9-_.~ stay
+// percentEncode encodes s as RFC 3986 over UTF-8: only A-Za-z0-9-_.~ stay
 // literal, every other byte becomes %XX with upper-case hex (space is %20,
 // "*" is %2A, "+" is %2B). It returns s itself when nothing needs encoding.
-func PercentEncode(s string) string {
+func percentEncode(s string) string {
 	for i := 0; i < len(s); i++ {
 		if !unreserved(s[i]) {
 			return string(appendPercentEncoded(make([]byte, 0, len(s)+16), s))
