@@ -1,0 +1,138 @@
+// Command ratios reads `go test -bench` output of the benchmarks module on
+// standard input and prints one Markdown table: smsverify (core for the
+// client rows, the whole function for the function rows) against the
+// official V3 SDK, and against the V1 SDK (client rows) or the net/http floor
+// (function rows), each with the ratio smsverify ÷ other.
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// results maps "Bench/impl[/transport]" (without the -GOMAXPROCS suffix) to
+// unit → value, the last run winning.
+type results map[string]map[string]float64
+
+var line = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+(.*)$`)
+
+func parse(r io.Reader) (results, error) {
+	res := results{}
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		m := line.FindStringSubmatch(sc.Text())
+		if m == nil {
+			continue
+		}
+		f := strings.Fields(m[2])
+		metrics := map[string]float64{}
+		for i := 0; i+1 < len(f); i += 2 {
+			v, err := strconv.ParseFloat(f[i], 64)
+			if err != nil {
+				return nil, fmt.Errorf("%q: %v", sc.Text(), err)
+			}
+			metrics[f[i+1]] = v
+		}
+		res[strings.TrimPrefix(m[1], "Benchmark")] = metrics
+	}
+	return res, sc.Err()
+}
+
+// row is one line of the table: a metric of a benchmark for three
+// implementations.
+type row struct {
+	label       string
+	bench, unit string
+	impls       [3]string // ours, V3 SDK, third
+	suffix      string    // appended to the implementation names, e.g. "/tls"
+}
+
+func clientRow(label, bench, unit string) row {
+	return row{label: label, bench: bench, unit: unit, impls: [3]string{"core", "v3sdk", "v1sdk"}}
+}
+
+func functionRow(label, unit, transport string) row {
+	return row{label: label, bench: "Function", unit: unit, impls: [3]string{"smsverify", "v3sdk", "floor"}, suffix: "/" + transport}
+}
+
+var rows = []row{
+	clientRow("Sign one request: time", "Sign", "ns/op"),
+	clientRow("Sign one request: allocations", "Sign", "allocs/op"),
+	clientRow("Send, one at a time: client CPU per call", "Send", "cpu-ns/op"),
+	clientRow("Send, one at a time: allocations per call", "Send", "allocs/op"),
+	clientRow("Send, 200 goroutines: calls/s", "Send200", "calls/s"),
+	clientRow("Send, 200 goroutines: client CPU per call", "Send200", "cpu-ns/op"),
+	clientRow("Send, 200 goroutines: new connections per 1,000 calls", "Send200", "conns/1000"),
+	functionRow("Function, plain HTTP upstream: requests/s", "calls/s", "http"),
+	functionRow("Function, plain HTTP upstream: CPU per request", "cpu-ns/op", "http"),
+	functionRow("Function, plain HTTP upstream: new upstream connections per 1,000", "conns/1000", "http"),
+	functionRow("Function, TLS upstream: requests/s", "calls/s", "tls"),
+	functionRow("Function, TLS upstream: CPU per request", "cpu-ns/op", "tls"),
+	functionRow("Function, TLS upstream: new upstream connections per 1,000", "conns/1000", "tls"),
+}
+
+func format(v float64, unit string) string {
+	switch unit {
+	case "ns/op", "cpu-ns/op":
+		return fmt.Sprintf("%.1f µs", v/1000)
+	case "calls/s":
+		return fmt.Sprintf("%.0f/s", v)
+	default:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	}
+}
+
+func ratio(a, b float64) string {
+	if b == 0 || a == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.2f×", a/b)
+}
+
+func table(w io.Writer, res results) error {
+	fmt.Fprintln(w, "| Measure | smsverify | official V3 SDK | smsverify ÷ V3 SDK | V1 SDK · stdlib floor | smsverify ÷ that |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|")
+	for _, r := range rows {
+		var v [3]float64
+		for i, impl := range r.impls {
+			m, ok := res[r.bench+"/"+impl+r.suffix]
+			if !ok {
+				return fmt.Errorf("no result for Benchmark%s/%s%s", r.bench, impl, r.suffix)
+			}
+			if v[i], ok = m[r.unit]; !ok {
+				return fmt.Errorf("Benchmark%s/%s%s reports no %s", r.bench, impl, r.suffix, r.unit)
+			}
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s: %s | %s |\n", r.label,
+			format(v[0], r.unit), format(v[1], r.unit), ratio(v[0], v[1]),
+			map[string]string{"v1sdk": "V1 SDK", "floor": "floor"}[r.impls[2]], format(v[2], r.unit), ratio(v[0], v[2]))
+	}
+	// The target: the whole function's CPU per request within 1.1× the floor's.
+	fmt.Fprintln(w)
+	for _, tr := range []string{"http", "tls"} {
+		fn, floor := res["Function/smsverify/"+tr]["cpu-ns/op"], res["Function/floor/"+tr]["cpu-ns/op"]
+		verdict := "met"
+		if fn > 1.1*floor {
+			verdict = "NOT met"
+		}
+		fmt.Fprintf(w, "- Target, %s upstream: function CPU per request ≤ 1.1× the floor's: %s, %s.\n",
+			map[string]string{"http": "plain HTTP", "tls": "TLS"}[tr], ratio(fn, floor), verdict)
+	}
+	return nil
+}
+
+func main() {
+	res, err := parse(os.Stdin)
+	if err == nil {
+		err = table(os.Stdout, res)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ratios:", err)
+		os.Exit(1)
+	}
+}
