@@ -44,8 +44,11 @@ type CheckModel struct {
 	OutId        string `json:"OutId,omitempty"`
 }
 
-// VerifyPass is the VerifyResult of a matching code.
-const VerifyPass = "PASS"
+// The values of CheckModel.VerifyResult.
+const (
+	VerifyPass    = "PASS"    // the code matched
+	VerifyUnknown = "UNKNOWN" // anything else: wrong, expired, used up or never sent
+)
 
 // Passed reports whether the code matched.
 func (r *CheckResponse) Passed() bool { return r.Model.VerifyResult == VerifyPass }
@@ -124,16 +127,18 @@ func badJSON(action string, status int, body []byte, err error) *Error {
 	return &Error{Action: action, StatusCode: status, Code: CodeBadResponse, Message: msg, Err: err}
 }
 
-// chinaTime is Alibaba's day boundary for daily limits (UTC+8, no DST).
-var chinaTime = time.FixedZone("CST", 8*3600)
+// ChinaTime is the zone of Alibaba's day boundary for daily limits such as
+// BUSINESS_LIMIT_CONTROL: UTC+8, no daylight saving time. Like time.UTC,
+// treat it as a constant.
+var ChinaTime = time.FixedZone("CST", 8*3600)
 
 // retryAfter estimates how long a rate limit lasts: a daily cap until the
 // next midnight in China, a send interval for its length, throttling a second.
 func retryAfter(code string, now time.Time, interval time.Duration) time.Duration {
 	switch code {
 	case "BUSINESS_LIMIT_CONTROL", "isv.BUSINESS_LIMIT_CONTROL":
-		t := now.In(chinaTime)
-		midnight := time.Date(t.Year(), t.Month(), t.Day()+1, 0, 0, 0, 0, chinaTime)
+		t := now.In(ChinaTime)
+		midnight := time.Date(t.Year(), t.Month(), t.Day()+1, 0, 0, 0, 0, ChinaTime)
 		return midnight.Sub(t).Truncate(time.Second) + time.Second
 	case "FREQUENCY_FAIL", "biz.FREQUENCY":
 		return interval

@@ -305,7 +305,7 @@ func (s *Service) sendUpstream(ctx context.Context, c caller, req *core.SendRequ
 		return nil, fromCore(err)
 	}
 	al.UpstreamID, al.BizID = res.RequestID, res.Model.BizId
-	interval := int64(60)
+	interval := int64(core.DefaultInterval / time.Second)
 	if req.Interval != nil {
 		interval = *req.Interval
 	}
@@ -368,7 +368,7 @@ func (s *Service) checkUpstream(ctx context.Context, req *core.CheckRequest, al 
 		return nil, storeDown(err)
 	}
 	ans := &CheckAnswer{Code: CodeOK, Message: "OK", RequestID: RequestID(ctx), Success: true,
-		Model: CheckModel{VerifyResult: "UNKNOWN", OutId: req.OutId}}
+		Model: CheckModel{VerifyResult: core.VerifyUnknown, OutId: req.OutId}}
 	if used {
 		// This code was used up by a PASS: no upstream call.
 		al.Result = ans.Model.VerifyResult
@@ -400,7 +400,7 @@ func (s *Service) usePass(ctx context.Context, req *core.CheckRequest, key strin
 		return storeDown(err)
 	}
 	if !first {
-		ans.Model.VerifyResult = "UNKNOWN" // a replayed code
+		ans.Model.VerifyResult = core.VerifyUnknown // a replayed code
 		return nil
 	}
 	if s.tokens == nil {

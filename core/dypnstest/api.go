@@ -21,7 +21,6 @@ const (
 	defaultCodeLength = 4
 	defaultCodeType   = 1
 	defaultValidTime  = 300 // seconds
-	defaultInterval   = 60  // seconds
 	defaultDuplicate  = 1
 )
 
@@ -46,9 +45,6 @@ var alphabets = [...]string{
 	6: "0123456789abcdefghijklmnopqrstuvwxyz",
 	7: "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
 }
-
-// chinaTime is the zone of Alibaba's day boundary (UTC+8, no DST).
-var chinaTime = time.FixedZone("CST", 8*3600)
 
 // entry is one sent code.
 type entry struct {
@@ -103,7 +99,7 @@ func forgetCodes(es []entry, now time.Time) []entry {
 }
 
 func chinaDay(t time.Time) int {
-	y, m, d := t.In(chinaTime).Date()
+	y, m, d := t.In(core.ChinaTime).Date()
 	return y*10000 + int(m)*100 + d
 }
 
@@ -217,7 +213,7 @@ func (f *Fake) serveSend(w http.ResponseWriter, v url.Values, now time.Time) {
 		Code string `json:"code"`
 	}
 	_ = json.Unmarshal([]byte(req.TemplateParam), &tp) // Validate checked it
-	interval := seconds(orDefault(req.Interval, defaultInterval))
+	interval := seconds(orDefault(req.Interval, int64(core.DefaultInterval/time.Second)))
 	s := Sent{
 		PhoneNumber: req.PhoneNumber, CountryCode: req.CountryCode, SchemeName: req.SchemeName,
 		TemplateCode: req.TemplateCode, SignName: req.SignName, OutId: req.OutId,
@@ -315,7 +311,7 @@ func (f *Fake) serveCheck(w http.ResponseWriter, v url.Values, now time.Time) {
 		return
 	}
 	exact := orDefault(req.CaseAuthPolicy, 1) == 2
-	result := "UNKNOWN"
+	result := core.VerifyUnknown
 
 	f.mu.Lock()
 	f.sweep(now)
