@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -36,6 +37,9 @@ const (
 	upstreamEnv = "SMSVERIFY_BENCH_UPSTREAM" // the upstream URL, for the other roles
 	certEnv     = "SMSVERIFY_BENCH_CERT"     // PEM certificate and key files, for upstream's TLS listener
 	keyEnv      = "SMSVERIFY_BENCH_KEY"
+	// profileEnv names a directory: each child then writes a CPU profile of
+	// its whole life there, <role>.<pid>.pprof (for `go tool pprof`).
+	profileEnv = "SMSVERIFY_BENCH_CPUPROFILE"
 )
 
 // statsPath answers a child's counters (stats) without touching the system
@@ -165,6 +169,17 @@ func serveRole(role string) error {
 		srv := newServer()
 		go srv.ServeTLS(tln, os.Getenv(certEnv), os.Getenv(keyEnv))
 		urls += " https://" + tln.Addr().String()
+	}
+	if dir := os.Getenv(profileEnv); dir != "" {
+		f, err := os.Create(filepath.Join(dir, fmt.Sprintf("%s.%d.pprof", role, os.Getpid())))
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	fmt.Printf("listening %s\n", urls)
 	io.Copy(io.Discard, os.Stdin)
