@@ -162,10 +162,11 @@ func countryOf(cc string) string {
 }
 
 // limitSet is the set of limits one request takes: reqs[i] is refused with
-// the code names[i].
+// the code names[i]. at is when allow took them.
 type limitSet struct {
 	reqs  []limit.Request
 	names []string
+	at    time.Time
 }
 
 // add appends one limit and its refusal code.
@@ -174,10 +175,22 @@ func (l *limitSet) add(key string, rate limit.Rate, code string) {
 	l.names = append(l.names, code)
 }
 
+// only returns the limits of l refused with code, taken at the same time.
+func (l *limitSet) only(code string) limitSet {
+	out := limitSet{at: l.at}
+	for i, name := range l.names {
+		if name == code {
+			out.add(l.reqs[i].Key, l.reqs[i].Rate, name)
+		}
+	}
+	return out
+}
+
 // allow takes one slot of every limit in l, or none and answers the first
 // refusal.
-func (s *Service) allow(ctx context.Context, l limitSet) *apiError {
-	d, err := s.store.Allow(ctx, s.now(), l.reqs...)
+func (s *Service) allow(ctx context.Context, l *limitSet) *apiError {
+	l.at = s.now()
+	d, err := s.store.Allow(ctx, l.at, l.reqs...)
 	if err != nil {
 		return storeDown(err)
 	}
@@ -188,6 +201,20 @@ func (s *Service) allow(ctx context.Context, l limitSet) *apiError {
 	e := newError(code, limitMessages[code])
 	e.RetryAfter = d.RetryAfter
 	return e
+}
+
+// refundTimeout bounds a refund that outlives its request.
+const refundTimeout = 2 * time.Second
+
+// refund gives back the slots allow took for l. It runs even when the
+// caller has gone: the slots were taken for nothing.
+func (s *Service) refund(ctx context.Context, l *limitSet) error {
+	if len(l.reqs) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refundTimeout)
+	defer cancel()
+	return s.store.Refund(ctx, l.at, l.reqs...)
 }
 
 // storeDown answers a failure of the limit store: 503, transient, never
@@ -239,10 +266,47 @@ func (s *Service) send(ctx context.Context, c caller, body []byte, skip string, 
 	if e != nil {
 		return nil, e
 	}
-	if e := s.allow(ctx, s.sendLimits(c, req)); e != nil {
+	l := s.sendLimits(c, req)
+	if e := s.allow(ctx, &l); e != nil {
 		return nil, e
 	}
-	return s.sendUpstream(ctx, c, req, al)
+	ans, e := s.sendUpstream(ctx, c, req, al)
+	if e != nil {
+		s.refundSend(ctx, &l, e)
+	}
+	return ans, e
+}
+
+// refundSend gives back the limit slots of a send that cost nothing. A send
+// that certainly never reached Alibaba (no connection, no credentials, a
+// gateway rejection before any business processing) gives back every slot:
+// otherwise an outage or a bad AccessKey would spend the day's global budget
+// with no SMS sent. A business refusal (FREQUENCY_FAIL, BUSINESS_LIMIT_CONTROL,
+// …) sent no SMS and is not charged, so it gives back the global slot, which
+// is a cost budget; it still counts against the per-number and per-address
+// limits, which are about abuse. Anything else (a timeout, a garbage answer)
+// may have sent an SMS and keeps every slot. A failed refund is logged with
+// the request; the slots then expire with their window.
+func (s *Service) refundSend(ctx context.Context, l *limitSet, e *apiError) {
+	var give limitSet
+	switch {
+	case core.NeverReached(e.cause):
+		give = *l
+	case businessRefusal(e.cause):
+		give = l.only(CodeSendLimitGlobal)
+	default:
+		return
+	}
+	if err := s.refund(ctx, &give); err != nil {
+		e.cause = errors.Join(e.cause, err)
+	}
+}
+
+// businessRefusal reports whether err is Alibaba's business answer refusing
+// the request (HTTP 2xx, Success false): no SMS was sent.
+func businessRefusal(err error) bool {
+	var ce *core.Error
+	return errors.As(err, &ce) && ce.StatusCode >= 200 && ce.StatusCode < 300 && ce.Code != core.CodeBadResponse
 }
 
 // decodeSend decodes the caller's send parameters over the server's
@@ -326,7 +390,8 @@ func (s *Service) check(ctx context.Context, c caller, body []byte, skip string,
 	if e != nil {
 		return nil, e
 	}
-	if e := s.allow(ctx, s.checkLimits(c, req)); e != nil {
+	l := s.checkLimits(c, req)
+	if e := s.allow(ctx, &l); e != nil {
 		return nil, e
 	}
 	return s.checkUpstream(ctx, req, al)

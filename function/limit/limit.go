@@ -47,6 +47,14 @@ type Store interface {
 	// all requests are allowed and each is counted, or none is counted.
 	Allow(ctx context.Context, now time.Time, reqs ...Request) (Decision, error)
 
+	// Refund gives back the slots an allowed Allow(ctx, now, reqs...)
+	// took: one event at now is removed from the log of each request (pass
+	// the requests whose slots to give back, with the same now). An event
+	// that has already left its window is not touched. Refunds of
+	// concurrent calls with the same now are exact: n allowed calls and n
+	// refunds leave every log as it was.
+	Refund(ctx context.Context, now time.Time, reqs ...Request) error
+
 	// MarkUsed records key as used for ttl. It returns true for the first
 	// call on a key (until the mark expires) and false for every later
 	// one: of N concurrent calls exactly one gets true. A false call leaves

@@ -58,6 +58,16 @@ func (l *eventLog) add(ms int64) {
 	l.events[i] = ms
 }
 
+// remove drops one event at ms, if there is one, and returns how many
+// remain.
+func (l *eventLog) remove(ms int64) int {
+	i := sort.Search(len(l.events), func(i int) bool { return l.events[i] >= ms })
+	if i < len(l.events) && l.events[i] == ms {
+		l.events = append(l.events[:i], l.events[i+1:]...)
+	}
+	return len(l.events)
+}
+
 // NewMemory returns an empty single-instance Store.
 func NewMemory() *Memory {
 	return &Memory{
@@ -125,6 +135,26 @@ func (m *Memory) Allow(ctx context.Context, now time.Time, reqs ...Request) (Dec
 		m.sweepLogs(nowMs)
 	}
 	return allowedDecision(), nil
+}
+
+// Refund implements Store.
+func (m *Memory) Refund(ctx context.Context, now time.Time, reqs ...Request) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("limit: refund: %w", err)
+	}
+	if err := checkRequests(reqs); err != nil {
+		return err
+	}
+	nowMs := now.UnixMilli()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, rq := range reqs {
+		id := logID{rq.Key, rq.Rate.Per.Milliseconds()}
+		if l := m.logs[id]; l != nil && l.remove(nowMs) == 0 {
+			delete(m.logs, id)
+		}
+	}
+	return nil
 }
 
 // sweepLogs drops the logs with no event in their window at nowMs.

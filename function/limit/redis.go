@@ -53,6 +53,20 @@ end
 return {1, 0, 0}
 `
 
+// refundLua removes one event at ARGV[1] (ms) from each log in KEYS. The
+// members at one score are "now:0" … "now:(c-1)"; removing the last keeps
+// that so, and allowLua's next member at that score stays new.
+const refundLua = `
+local now = ARGV[1]
+for i = 1, #KEYS do
+  local c = redis.call('ZCOUNT', KEYS[i], now, now)
+  if c > 0 then
+    redis.call('ZREM', KEYS[i], now .. ':' .. (c - 1))
+  end
+end
+return 0
+`
+
 // Redis is a Store shared by every instance that talks to one Redis. Each
 // operation is one command or script call, so it is atomic across
 // processes. A log is the sorted set prefix+"rate:<Per in ms>:"+Key and a
@@ -66,6 +80,7 @@ type Redis struct {
 	client redis.UniversalClient
 	prefix string
 	allow  *redis.Script
+	refund *redis.Script
 }
 
 // NewRedis returns a Store over client whose keys all start with prefix
@@ -75,6 +90,7 @@ func NewRedis(client redis.UniversalClient, prefix string) *Redis {
 		client: client,
 		prefix: prefix,
 		allow:  redis.NewScript(allowLua),
+		refund: redis.NewScript(refundLua),
 	}
 }
 
@@ -117,6 +133,24 @@ func (r *Redis) Allow(ctx context.Context, now time.Time, reqs ...Request) (Deci
 		return Decision{}, fmt.Errorf("limit: redis allow: unexpected reply %v", res)
 	}
 	return Decision{Denied: i, RetryAfter: time.Duration(retry) * time.Millisecond}, nil
+}
+
+// Refund implements Store.
+func (r *Redis) Refund(ctx context.Context, now time.Time, reqs ...Request) error {
+	if err := checkRequests(reqs); err != nil {
+		return err
+	}
+	if len(reqs) == 0 {
+		return nil
+	}
+	keys := make([]string, len(reqs))
+	for i, rq := range reqs {
+		keys[i] = r.logKey(rq.Key, rq.Rate.Per.Milliseconds())
+	}
+	if err := r.refund.Run(ctx, r.client, keys, now.UnixMilli()).Err(); err != nil {
+		return fmt.Errorf("limit: redis refund: %w", err)
+	}
+	return nil
 }
 
 // MarkUsed implements Store.

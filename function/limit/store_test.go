@@ -34,6 +34,14 @@ func allow(t *testing.T, s Store, now time.Time, reqs ...Request) Decision {
 	return d
 }
 
+// refund calls Refund and fails the test on error.
+func refund(t *testing.T, s Store, now time.Time, reqs ...Request) {
+	t.Helper()
+	if err := s.Refund(context.Background(), now, reqs...); err != nil {
+		t.Fatalf("Refund: %v", err)
+	}
+}
+
 func wantAllowed(t *testing.T, d Decision) {
 	t.Helper()
 	if !d.Allowed || d.Denied != -1 || d.RetryAfter != 0 {
@@ -333,6 +341,100 @@ func testStore(t *testing.T, newHarness func(t *testing.T) harness) {
 			wantUsed(t, s, key, true)
 			h.advance(t, time.Minute) // the mark expires: the next round starts fresh
 		}
+	})
+
+	t.Run("Refund", func(t *testing.T) {
+		s := newHarness(t).store
+		k := req("send:phone:86:13800001111", "3/1m")
+		g := req("send:global", "10/1h")
+		wantAllowed(t, allow(t, s, at(0), k, g))
+		wantAllowed(t, allow(t, s, at(10*time.Second), k, g))
+		wantAllowed(t, allow(t, s, at(20*time.Second), k, g))
+		wantDenied(t, allow(t, s, at(30*time.Second), k, g), 0, 30*time.Second)
+		// Giving back the event at 10s frees one slot now; the window's
+		// oldest event (0s) still decides the wait after that.
+		refund(t, s, at(10*time.Second), k, g)
+		wantAllowed(t, allow(t, s, at(30*time.Second), k))
+		wantDenied(t, allow(t, s, at(31*time.Second), k), 0, 29*time.Second)
+		// A refund at a time with no event takes nothing away.
+		refund(t, s, at(5*time.Second), k)
+		wantDenied(t, allow(t, s, at(31*time.Second), k), 0, 29*time.Second)
+		// The global log lost only its event at 10s: 8 more fit (2 taken).
+		for i := range 8 {
+			wantAllowed(t, allow(t, s, at(40*time.Second+time.Duration(i)*time.Millisecond), g))
+		}
+		wantDenied(t, allow(t, s, at(41*time.Second), g), 0, time.Hour-41*time.Second)
+		// A refund after the event left its window does nothing.
+		wantAllowed(t, allow(t, s, at(time.Minute+time.Second), k)) // log: 20s, 30s, 61s
+		refund(t, s, at(0), k)
+		wantDenied(t, allow(t, s, at(time.Minute+2*time.Second), k), 0, 18*time.Second)
+		if err := s.Refund(ctx, at(0), Request{Rate: k.Rate}); err == nil {
+			t.Error("Refund with an empty key succeeded")
+		}
+	})
+
+	t.Run("RefundSameMillisecond", func(t *testing.T) {
+		s := newHarness(t).store
+		k := req("k", "3/1m")
+		for range 3 {
+			wantAllowed(t, allow(t, s, at(0), k))
+		}
+		refund(t, s, at(0), k)
+		refund(t, s, at(0), k)
+		// Two slots are back, and the events added after a refund are new
+		// ones, not overwrites of the remaining one.
+		wantAllowed(t, allow(t, s, at(0), k))
+		wantAllowed(t, allow(t, s, at(0), k))
+		wantDenied(t, allow(t, s, at(0), k), 0, time.Minute)
+		// The same key twice in one call gives back two events.
+		refund(t, s, at(0), k, k)
+		wantAllowed(t, allow(t, s, at(0), k, k))
+		wantDenied(t, allow(t, s, at(0), k), 0, time.Minute)
+	})
+
+	t.Run("RefundConcurrent", func(t *testing.T) {
+		s := newHarness(t).store
+		const n, workers, rounds = 20, 50, 10
+		g := req("send:global", fmt.Sprintf("%d/24h", n))
+		now := at(0) // one millisecond for all: the hardest case for Redis members
+		var wg sync.WaitGroup
+		var allowed atomic.Int64
+		errs := make(chan error, workers)
+		for w := range workers {
+			wg.Go(func() {
+				for r := range rounds {
+					p := req(fmt.Sprintf("send:phone:%d:%d", w, r), "5/1h")
+					d, err := s.Allow(ctx, now, p, g)
+					if err != nil {
+						errs <- err
+						return
+					}
+					if !d.Allowed {
+						continue
+					}
+					allowed.Add(1)
+					if err := s.Refund(ctx, now, p, g); err != nil {
+						errs <- err
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		if allowed.Load() < n {
+			t.Fatalf("only %d calls were allowed; want at least %d", allowed.Load(), n)
+		}
+		// Every slot came back: the whole budget is free again, and no more.
+		for i := range n {
+			if d := allow(t, s, now, g); !d.Allowed {
+				t.Fatalf("after the refunds, call %d of %d was refused: %+v", i+1, n, d)
+			}
+		}
+		wantDenied(t, allow(t, s, now, g), 0, 24*time.Hour)
 	})
 
 	t.Run("CanceledContext", func(t *testing.T) {
