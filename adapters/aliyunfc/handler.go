@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 
 	"github.com/aliyun/fc-runtime-go-sdk/fc/messages"
 	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
 
 	"smsverify/core"
 	"smsverify/function"
+	"smsverify/internal/platform"
 )
 
 // handler translates Function Compute invocations to the service.
@@ -19,25 +19,21 @@ type handler struct {
 	svc *function.Service
 }
 
-// newHandler reads the configuration from the environment and builds the
-// service, with its access log as JSON lines on logw.
+// newHandler builds the service from the environment, with its access log
+// as JSON lines on logw.
 func newHandler(logw io.Writer) (*handler, error) {
-	cfg, err := function.LoadConfig()
-	if err != nil {
-		return nil, err
-	}
-	svc, err := newService(cfg, function.Options{Logger: slog.New(slog.NewJSONHandler(logw, nil))})
+	svc, _, err := platform.NewService(logw, useSTS)
 	if err != nil {
 		return nil, err
 	}
 	return &handler{svc: svc}, nil
 }
 
-// newService builds the service with the invocation's STS credentials as the
-// fallback when cfg has no AccessKey.
-func newService(cfg function.Config, o function.Options) (*function.Service, error) {
+// useSTS signs with the invocation's STS credentials when the
+// configuration has no AccessKey.
+func useSTS(_ *function.Config, o *function.Options) error {
 	o.Credentials = core.CredentialsFunc(stsCredentials)
-	return function.New(cfg, o)
+	return nil
 }
 
 // stsCredentials returns the temporary credentials Function Compute hands
@@ -89,13 +85,11 @@ func (h *handler) handle(ctx context.Context, raw json.RawMessage) (any, error) 
 		}
 		return json.RawMessage(out), nil
 	}
-	r, err := newRequest(ctx, ev)
+	r, err := platform.NewRequest(ctx, httpRequest(ev))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("aliyunfc: HTTP-trigger %w", err)
 	}
-	w := newResponseBuffer()
-	h.svc.ServeHTTP(w, r)
-	return w.response(r.Method), nil
+	return httpResponse(platform.Serve(h.svc, r)), nil
 }
 
 // requestID is the invocation's id from the FC context, else the one in the

@@ -48,7 +48,11 @@ func newEnv(t *testing.T, mutate func(*function.Config)) *env {
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	svc, err := newService(cfg, function.Options{Logger: slog.New(slog.NewJSONHandler(e.logs, nil))})
+	o := function.Options{Logger: slog.New(slog.NewJSONHandler(e.logs, nil))}
+	if err := useSTS(&cfg, &o); err != nil {
+		t.Fatal(err)
+	}
+	svc, err := function.New(cfg, o)
 	if err != nil {
 		t.Fatal(err)
 	}

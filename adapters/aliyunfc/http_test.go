@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"smsverify/internal/platform"
 )
 
 type ctxKey struct{}
@@ -125,7 +127,7 @@ func TestNewRequest(t *testing.T) {
 				t.Fatalf("decode: %v %v", isHTTP, err)
 			}
 			ctx := context.WithValue(t.Context(), ctxKey{}, "fc")
-			r, err := newRequest(ctx, ev)
+			r, err := platform.NewRequest(ctx, httpRequest(ev))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -182,7 +184,7 @@ func FuzzHTTPTriggerToRequest(f *testing.F) {
 		if ev == nil {
 			return
 		}
-		r, err := newRequest(t.Context(), ev)
+		r, err := platform.NewRequest(t.Context(), httpRequest(ev))
 		if err != nil {
 			return
 		}

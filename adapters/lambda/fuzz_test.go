@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"smsverify/internal/platform"
 )
 
 // echoService stands in for function.Service: it reads the request and
@@ -62,10 +64,9 @@ func FuzzEventToRequest(f *testing.F) {
 			if _, err := io.ReadAll(r.Body); err != nil {
 				t.Fatal(err)
 			}
-			w := newResponseWriter()
-			echoService{}.ServeHTTP(w, r)
-			res := w.result(r.Method)
-			for _, v := range []any{res.v2Response(), res.urlResponse(), res.v1Response(), res.albResponse(true), res.albResponse(false)} {
+			res := platform.Serve(echoService{}, r)
+			multi := &events.ALBTargetGroupRequest{MultiValueHeaders: map[string][]string{}}
+			for _, v := range []any{v2Response(nil, res), urlResponse(nil, res), v1Response(nil, res), albResponse(multi, res), albResponse(&events.ALBTargetGroupRequest{}, res)} {
 				if _, err := json.Marshal(v); err != nil {
 					t.Fatalf("response does not marshal: %v", err)
 				}
@@ -73,19 +74,19 @@ func FuzzEventToRequest(f *testing.F) {
 		}
 		var v2 events.APIGatewayV2HTTPRequest
 		if json.Unmarshal(data, &v2) == nil {
-			check(v2Request(ctx, v2))
+			check(build(v2Request)(ctx, v2))
 		}
 		var u events.LambdaFunctionURLRequest
 		if json.Unmarshal(data, &u) == nil {
-			check(urlRequest(ctx, u))
+			check(build(urlRequest)(ctx, u))
 		}
 		var v1 events.APIGatewayProxyRequest
 		if json.Unmarshal(data, &v1) == nil {
-			check(v1Request(ctx, v1))
+			check(build(v1Request)(ctx, v1))
 		}
 		var alb events.ALBTargetGroupRequest
 		if json.Unmarshal(data, &alb) == nil {
-			check(albRequest(ctx, alb))
+			check(build(albRequest)(ctx, alb))
 		}
 		if ans, err := h.handle(ctx, data); err == nil {
 			if _, err := json.Marshal(ans); err != nil {

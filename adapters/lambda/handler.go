@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"smsverify/function"
+	"smsverify/internal/platform"
 )
 
 // service is what the adapter needs from *function.Service.
@@ -27,14 +27,10 @@ type handler struct {
 	svc service
 }
 
-// newHandlerFromEnv builds the handler from the environment (function.Config),
-// with the JSON access log written to logOut (Lambda captures stdout).
+// newHandlerFromEnv builds the handler from the environment, with the JSON
+// access log written to logOut (Lambda captures stdout).
 func newHandlerFromEnv(logOut io.Writer) (*handler, error) {
-	cfg, err := function.LoadConfig()
-	if err != nil {
-		return nil, err
-	}
-	svc, err := function.New(cfg, function.Options{Logger: slog.New(slog.NewJSONHandler(logOut, nil))})
+	svc, _, err := platform.NewService(logOut, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -103,6 +99,31 @@ func detect(raw []byte) eventKind {
 	return kindDirect
 }
 
+// httpEvents serves each HTTP event kind: how to read its event, and how
+// to shape the answer.
+var httpEvents = map[eventKind]func(*handler, context.Context, eventKind, json.RawMessage) (any, error){
+	kindAPIGatewayV2: httpEvent(v2Request, v2Response),
+	kindFunctionURL:  httpEvent(urlRequest, urlResponse),
+	kindAPIGatewayV1: httpEvent(v1Request, v1Response),
+	kindALB:          httpEvent(albRequest, albResponse),
+}
+
+// httpEvent serves one HTTP event kind E through the service's HTTP API,
+// answering with the platform's response shape R.
+func httpEvent[E, R any](read func(*E) platform.Request, answer func(*E, *platform.Response) R) func(*handler, context.Context, eventKind, json.RawMessage) (any, error) {
+	return func(h *handler, ctx context.Context, kind eventKind, raw json.RawMessage) (any, error) {
+		var e E
+		if err := json.Unmarshal(raw, &e); err != nil {
+			return nil, fmt.Errorf("lambda: %s event: %w", kind, err)
+		}
+		r, err := platform.NewRequest(ctx, read(&e))
+		if err != nil {
+			return nil, fmt.Errorf("lambda: %s %w", kind, err)
+		}
+		return answer(&e, platform.Serve(h.svc, r)), nil
+	}
+}
+
 // handle is the Lambda entry point: it detects the event kind and serves it.
 // HTTP events get the platform's HTTP response shape; an SQS batch gets the
 // records to retry; anything else is the event API. A returned error is a
@@ -113,48 +134,10 @@ func (h *handler) handle(ctx context.Context, raw json.RawMessage) (any, error) 
 		ctx = function.WithRequestID(ctx, lc.AwsRequestID)
 	}
 	kind := detect(raw)
-	switch kind {
-	case kindAPIGatewayV2:
-		var e events.APIGatewayV2HTTPRequest
-		if err := json.Unmarshal(raw, &e); err != nil {
-			return nil, fmt.Errorf("lambda: %s event: %w", kind, err)
-		}
-		r, err := v2Request(ctx, e)
-		if err != nil {
-			return nil, err
-		}
-		return h.serve(r).v2Response(), nil
-	case kindFunctionURL:
-		var e events.LambdaFunctionURLRequest
-		if err := json.Unmarshal(raw, &e); err != nil {
-			return nil, fmt.Errorf("lambda: %s event: %w", kind, err)
-		}
-		r, err := urlRequest(ctx, e)
-		if err != nil {
-			return nil, err
-		}
-		return h.serve(r).urlResponse(), nil
-	case kindAPIGatewayV1:
-		var e events.APIGatewayProxyRequest
-		if err := json.Unmarshal(raw, &e); err != nil {
-			return nil, fmt.Errorf("lambda: %s event: %w", kind, err)
-		}
-		r, err := v1Request(ctx, e)
-		if err != nil {
-			return nil, err
-		}
-		return h.serve(r).v1Response(), nil
-	case kindALB:
-		var e events.ALBTargetGroupRequest
-		if err := json.Unmarshal(raw, &e); err != nil {
-			return nil, fmt.Errorf("lambda: %s event: %w", kind, err)
-		}
-		r, err := albRequest(ctx, e)
-		if err != nil {
-			return nil, err
-		}
-		return h.serve(r).albResponse(e.MultiValueHeaders != nil), nil
-	case kindSQS:
+	if serve, ok := httpEvents[kind]; ok {
+		return serve(h, ctx, kind, raw)
+	}
+	if kind == kindSQS {
 		var e events.SQSEvent
 		if err := json.Unmarshal(raw, &e); err != nil {
 			return nil, fmt.Errorf("lambda: %s event: %w", kind, err)
@@ -177,13 +160,6 @@ func functionError(err error) error {
 		return err
 	}
 	return messages.InvokeResponse_Error{Message: err.Error(), Type: t}
-}
-
-// serve runs r through the service's HTTP API.
-func (h *handler) serve(r *http.Request) *response {
-	w := newResponseWriter()
-	h.svc.ServeHTTP(w, r)
-	return w.result(r.Method)
 }
 
 // sqs hands each record's body to the event API, one at a time, and reports

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"smsverify/internal/platform"
 )
 
 type ctxKey struct{}
@@ -30,7 +32,7 @@ func TestEventToRequest(t *testing.T) {
 		want    want
 	}{
 		{"HTTP API v2 IAM", func(ctx context.Context) (*http.Request, error) {
-			return v2Request(ctx, fixture[events.APIGatewayV2HTTPRequest](t, "apigw-v2-request-iam.json"))
+			return build(v2Request)(ctx, fixture[events.APIGatewayV2HTTPRequest](t, "apigw-v2-request-iam.json"))
 		}, want{basics: basics{
 			method: "GET", path: "/my/path", rawQuery: "parameter1=value1&parameter1=value2&parameter2=value",
 			remoteAddr: "IP", body: "{\r\n\t\"a\": 1\r\n}"},
@@ -38,25 +40,25 @@ func TestEventToRequest(t *testing.T) {
 			query:  map[string][]string{"parameter1": {"value1", "value2"}, "parameter2": {"value"}},
 		}},
 		{"HTTP API v2 real capture", func(ctx context.Context) (*http.Request, error) {
-			return v2Request(ctx, fixture[events.APIGatewayV2HTTPRequest](t, "apigw-v2-request-no-authorizer.json"))
+			return build(v2Request)(ctx, fixture[events.APIGatewayV2HTTPRequest](t, "apigw-v2-request-no-authorizer.json"))
 		}, want{basics: basics{
-			method: "GET", path: "/", host: "aaaaaaaaaa.execute-api.us-west-2.amazonaws.com", remoteAddr: "1.2.3.4"},
+			method: "GET", path: "/", host: "aaaaaaaaaa.execute-api.us-west-2.amazonaws.com", remoteAddr: "1.2.3.4:0"},
 			header: map[string][]string{"User-Agent": {"curl/7.58.0"}, "X-Forwarded-For": {"1.2.3.4"}, "Content-Length": nil},
 		}},
 		{"function URL", func(ctx context.Context) (*http.Request, error) {
-			return urlRequest(ctx, fixture[events.LambdaFunctionURLRequest](t, "lambda-urls-request.json"))
+			return build(urlRequest)(ctx, fixture[events.LambdaFunctionURLRequest](t, "lambda-urls-request.json"))
 		}, want{basics: basics{
 			method: "POST", path: "/my/path", rawQuery: "parameter1=value1&parameter1=value2&parameter2=value",
-			remoteAddr: "123.123.123.123", body: "Hello from client!"},
+			remoteAddr: "123.123.123.123:0", body: "Hello from client!"},
 			header: map[string][]string{"Header2": {"value1,value2"}, "Cookie": {"cookie1; cookie2"}},
 		}},
 		{"REST API v1", func(ctx context.Context) (*http.Request, error) {
 			e := fixture[events.APIGatewayProxyRequest](t, "apigw-request.json")
 			e.MultiValueQueryStringParameters["name"] = append(e.MultiValueQueryStringParameters["name"], "you & me")
-			return v1Request(ctx, e)
+			return build(v1Request)(ctx, e)
 		}, want{basics: basics{
 			method: "POST", path: "/hello/world", rawQuery: "name=me&name=you+%26+me", host: "gy415nuibc.execute-api.us-east-1.amazonaws.com",
-			remoteAddr: "192.168.196.186", body: "{\r\n\t\"a\": 1\r\n}"},
+			remoteAddr: "192.168.196.186:0", body: "{\r\n\t\"a\": 1\r\n}"},
 			header: map[string][]string{
 				"X-Forwarded-For": {"54.240.196.186, 54.182.214.83"}, "User-Agent": {"PostmanRuntime/2.4.5"},
 				"Accept-Encoding": {"gzip, deflate"}, "Content-Type": {"application/json"},
@@ -66,39 +68,39 @@ func TestEventToRequest(t *testing.T) {
 		{"REST API v1 single-value maps only", func(ctx context.Context) (*http.Request, error) {
 			e := fixture[events.APIGatewayProxyRequest](t, "apigw-request.json")
 			e.MultiValueHeaders, e.MultiValueQueryStringParameters = nil, nil
-			return v1Request(ctx, e)
+			return build(v1Request)(ctx, e)
 		}, want{basics: basics{
 			method: "POST", path: "/hello/world", rawQuery: "name=me", host: "gy415nuibc.execute-api.us-east-1.amazonaws.com",
-			remoteAddr: "192.168.196.186", body: "{\r\n\t\"a\": 1\r\n}"},
+			remoteAddr: "192.168.196.186:0", body: "{\r\n\t\"a\": 1\r\n}"},
 			header: map[string][]string{"X-Forwarded-For": {"54.240.196.186, 54.182.214.83"}},
 		}},
 		{"ALB single-value", func(ctx context.Context) (*http.Request, error) {
-			return albRequest(ctx, fixture[events.ALBTargetGroupRequest](t, "alb-lambda-target-request-headers-only.json"))
+			return build(albRequest)(ctx, fixture[events.ALBTargetGroupRequest](t, "alb-lambda-target-request-headers-only.json"))
 		}, want{basics: basics{
 			method: "GET", path: "/", rawQuery: "key=hello", host: "lambda-test-alb-1334523864.us-east-1.elb.amazonaws.com",
-			remoteAddr: "25.12.198.67"},
+			remoteAddr: "25.12.198.67:0"},
 			header: map[string][]string{"X-Myheader": {"123"}},
 		}},
 		{"ALB multi-value", func(ctx context.Context) (*http.Request, error) {
 			e := fixture[events.ALBTargetGroupRequest](t, "alb-lambda-target-request-multivalue-headers.json")
 			e.MultiValueHeaders["x-forwarded-for"] = []string{"10.0.0.1", "198.51.100.99, 72.21.198.67"}
 			e.MultiValueQueryStringParameters["a%20b"] = []string{"c%26d", "e"}
-			return albRequest(ctx, e)
+			return build(albRequest)(ctx, e)
 		}, want{basics: basics{
 			method: "GET", path: "/", rawQuery: "a%20b=c%26d&a%20b=e&key=hello", host: "lambda-test-alb-1234567.us-east-1.elb.amazonaws.com",
-			remoteAddr: "72.21.198.67"},
+			remoteAddr: "72.21.198.67:0"},
 			header: map[string][]string{"X-Forwarded-For": {"10.0.0.1", "198.51.100.99, 72.21.198.67"}},
 			query:  map[string][]string{"a b": {"c&d", "e"}, "key": {"hello"}},
 		}},
 		{"single-value headers with commas, encoded path, base64", func(ctx context.Context) (*http.Request, error) {
-			return v2Request(ctx, events.APIGatewayV2HTTPRequest{
+			return build(v2Request)(ctx, events.APIGatewayV2HTTPRequest{
 				RawPath: "/se%6Ed", Body: "eyJhIjoxfQ==", IsBase64Encoded: true,
 				Headers: map[string]string{"authorization": "Bearer a,b", "user-agent": "Mozilla/5.0 (X11, Linux x86_64)", "content-length": "99"},
 				RequestContext: events.APIGatewayV2HTTPRequestContext{HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{
 					Method: "POST", SourceIP: "2001:db8::1"}},
 			})
 		}, want{basics: basics{
-			method: "POST", path: "/send", remoteAddr: "2001:db8::1", body: `{"a":1}`},
+			method: "POST", path: "/send", remoteAddr: "[2001:db8::1]:0", body: `{"a":1}`},
 			header: map[string][]string{"Authorization": {"Bearer a,b"}, "User-Agent": {"Mozilla/5.0 (X11, Linux x86_64)"}, "Content-Length": nil},
 		}},
 	}
@@ -145,11 +147,11 @@ func TestEventToRequestErrors(t *testing.T) {
 		convert func() (*http.Request, error)
 	}{
 		{"bad base64", func() (*http.Request, error) {
-			return v2Request(t.Context(), events.APIGatewayV2HTTPRequest{Body: "not base64!", IsBase64Encoded: true,
+			return build(v2Request)(t.Context(), events.APIGatewayV2HTTPRequest{Body: "not base64!", IsBase64Encoded: true,
 				RequestContext: events.APIGatewayV2HTTPRequestContext{HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "POST"}}})
 		}},
 		{"bad method", func() (*http.Request, error) {
-			return v1Request(t.Context(), events.APIGatewayProxyRequest{HTTPMethod: "GET /x"})
+			return build(v1Request)(t.Context(), events.APIGatewayProxyRequest{HTTPMethod: "GET /x"})
 		}},
 	}
 	for _, tt := range tests {
@@ -199,4 +201,9 @@ func TestDetect(t *testing.T) {
 			}
 		})
 	}
+}
+
+// build reads an event with read and builds its request, as handle does.
+func build[E any](read func(*E) platform.Request) func(context.Context, E) (*http.Request, error) {
+	return func(ctx context.Context, e E) (*http.Request, error) { return platform.NewRequest(ctx, read(&e)) }
 }

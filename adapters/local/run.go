@@ -14,6 +14,7 @@ import (
 	"smsverify/core"
 	"smsverify/core/dypnstest"
 	"smsverify/function"
+	"smsverify/internal/platform"
 )
 
 // maxHeaderBytes bounds a request's header (net/http's default is 1 MiB):
@@ -35,27 +36,28 @@ type hooks struct {
 // run serves until ctx is done, then shuts down gracefully. Banners and
 // emulator codes go to out, access logs (JSON) to logw.
 func run(ctx context.Context, out, logw io.Writer, h hooks) error {
-	cfg, err := function.LoadConfig()
-	if err != nil {
-		return err
-	}
-	log := slog.New(slog.NewJSONHandler(logw, nil))
-	opts := function.Options{Logger: log}
 	mux := http.NewServeMux()
-
-	emulate := cfg.AccessKeyID == "" && cfg.AccessKeySecret == ""
-	if emulate {
-		fake, err := dypnstest.Listen(dypnstest.Options{OnSend: printCode(out)})
-		if err != nil {
+	var (
+		log  *slog.Logger
+		fake *dypnstest.Server // emulator mode: no credentials are set
+	)
+	svc, cfg, err := platform.NewService(logw, func(cfg *function.Config, o *function.Options) error {
+		log = o.Logger
+		if cfg.AccessKeyID != "" || cfg.AccessKeySecret != "" {
+			return nil
+		}
+		var err error
+		if fake, err = dypnstest.Listen(dypnstest.Options{OnSend: printCode(out)}); err != nil {
 			return fmt.Errorf("emulator: %w", err)
 		}
-		defer fake.Close()
 		cfg.Endpoint = fake.URL
-		opts.Credentials = core.StaticCredentials(dypnstest.TestCredentials())
+		o.Credentials = core.StaticCredentials(dypnstest.TestCredentials())
+		return nil
+	})
+	if fake != nil {
+		defer fake.Close()
 		mux.Handle("GET /emulator/codes", codesHandler(fake.Fake))
 	}
-
-	svc, err := function.New(cfg, opts)
 	if err != nil {
 		return err
 	}
@@ -67,7 +69,7 @@ func run(ctx context.Context, out, logw io.Writer, h hooks) error {
 		return err
 	}
 	addr := ln.Addr().String()
-	if emulate {
+	if fake != nil {
 		fmt.Fprintf(out, "smsverify EMULATOR MODE: no Alibaba Cloud credentials are set, so no SMS is sent.\n"+
 			"  Codes are printed here and listed at GET http://%s/emulator/codes?PhoneNumber=...\n"+
 			"  Set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET to send real SMS.\n", addr)
