@@ -216,3 +216,33 @@ func TestRedirectIsNeverFollowed(t *testing.T) {
 		redirector.Close()
 	}
 }
+
+// TestSendModelShape: one decode of the answer still tells a Model of the
+// wrong shape in a success (garbage) from one in a failure (the failure's
+// Code decides).
+func TestSendModelShape(t *testing.T) {
+	for _, tc := range []struct {
+		body string
+		code string
+		kind Kind
+	}{
+		{`{"Code":"OK","Success":true,"RequestId":"R","Model":"x"}`, CodeBadResponse, KindUpstream},
+		{`{"Code":"OK","Success":true,"RequestId":"R","Model":{"BizId":5}}`, CodeBadResponse, KindUpstream},
+		{`{"Code":"FREQUENCY_FAIL","Success":false,"RequestId":"R","Model":"x"}`, "FREQUENCY_FAIL", KindRateLimited},
+		{`{"Code":"OK","Success":true,"RequestId":"R","Model":{"BizId":"b"},"AccessDeniedDetail":{"a": [1, 2]}}`, "", 0},
+	} {
+		srv := serve(t, 200, tc.body)
+		c := newTestClient(t, srv.URL, Options{})
+		res, err := c.Send(context.Background(), validSend())
+		if tc.code == "" {
+			if err != nil || res.Model.BizId != "b" || res.AccessDeniedDetail != `{"a":[1,2]}` || res.RequestID != "R" {
+				t.Errorf("%s: %+v, %v", tc.body, res, err)
+			}
+			continue
+		}
+		var e *Error
+		if !errors.As(err, &e) || e.Code != tc.code || e.Kind() != tc.kind || e.RequestID != "R" {
+			t.Errorf("%s: err = %v", tc.body, err)
+		}
+	}
+}

@@ -160,11 +160,7 @@ func (c *Client) Send(ctx context.Context, r *SendRequest) (*SendResponse, error
 	if err != nil {
 		return nil, err
 	}
-	var env envelope
-	if err := parseResponse(ActionSend, status, body, &env, c.now(), interval); err != nil {
-		return nil, err
-	}
-	return sendResult(ActionSend, status, &env)
+	return sendResult(status, body, c.now(), interval)
 }
 
 // Check calls CheckSmsVerifyCode. A code that does not match is an answer
@@ -179,11 +175,7 @@ func (c *Client) Check(ctx context.Context, r *CheckRequest) (*CheckResponse, er
 	if err != nil {
 		return nil, err
 	}
-	var env envelope
-	if err := parseResponse(ActionCheck, status, body, &env, c.now(), DefaultInterval); err != nil {
-		return nil, err
-	}
-	return checkResult(ActionCheck, status, &env)
+	return checkResult(status, body, c.now())
 }
 
 // Call signs one RPC-style request with V3 (ACS3-HMAC-SHA256) and POSTs it to
@@ -223,8 +215,9 @@ func (c *Client) Call(ctx context.Context, version, action string, params map[st
 		return err
 	}
 	if status < 200 || status > 299 {
-		var env envelope
-		return parseResponse(action, status, body, &env, c.now(), DefaultInterval)
+		var a answer[struct{}]
+		_, err := parseResponse(&a, action, status, body, c.now(), DefaultInterval)
+		return err
 	}
 	if out == nil {
 		if !json.Valid(body) {

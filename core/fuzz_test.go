@@ -64,26 +64,29 @@ func FuzzParseResponse(f *testing.F) {
 	f.Add(503, `<html>`)
 	f.Add(200, ``)
 	f.Fuzz(func(t *testing.T, status int, body string) {
-		var env envelope
-		err := parseResponse(ActionCheck, status, []byte(body), &env, time.Unix(0, 0), time.Minute)
-		if err != nil {
+		now := time.Unix(0, 0)
+		isError := func(err error) {
+			t.Helper()
 			e, ok := err.(*Error)
 			if !ok || e.Code == "" || e.Code == "OK" {
 				t.Fatalf("error %#v", err)
 			}
 			_ = e.Kind()
 			_ = IsTransient(err)
-			return
 		}
-		if env.Code != "OK" {
-			t.Fatalf("success with Code %q", env.Code)
+		chk, err := checkResult(status, []byte(body), now)
+		switch {
+		case err != nil:
+			isError(err)
+		case chk.Code != "OK" || chk.Model.VerifyResult == "":
+			t.Fatalf("check verdict from %q: %+v", body, chk)
 		}
-		res, err := checkResult(ActionCheck, status, &env)
-		if err == nil && res.Model.VerifyResult == "" {
-			t.Fatal("verdict without VerifyResult")
-		}
-		if _, err := sendResult(ActionSend, status, &env); err != nil && KindOf(err) != KindUpstream {
-			t.Fatalf("send result error kind %v", KindOf(err))
+		snd, err := sendResult(status, []byte(body), now, time.Minute)
+		switch {
+		case err != nil:
+			isError(err)
+		case snd.Code != "OK":
+			t.Fatalf("send success with Code %q", snd.Code)
 		}
 	})
 }

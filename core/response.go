@@ -3,8 +3,10 @@ package core
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -53,60 +55,72 @@ const (
 // Passed reports whether the code matched.
 func (r *CheckResponse) Passed() bool { return r.Model.VerifyResult == VerifyPass }
 
-// envelope is every top-level field of both answer shapes: the API's
-// business answer and the gateway's error.
-type envelope struct {
-	Code               string          `json:"Code"`
-	Message            string          `json:"Message"`
-	RequestID          string          `json:"RequestId"`
-	Success            *bool           `json:"Success"`
-	HostID             string          `json:"HostId"`
-	Recommend          string          `json:"Recommend"`
-	AccessDeniedDetail json.RawMessage `json:"AccessDeniedDetail"`
-	Model              json.RawMessage `json:"Model"`
+// answer is every top-level field of both answer shapes, the API's
+// business answer and the gateway's error, with the action's Model type M.
+// One json.Unmarshal fills it all.
+type answer[M any] struct {
+	Code               string             `json:"Code"`
+	Message            string             `json:"Message"`
+	RequestID          string             `json:"RequestId"`
+	Success            *bool              `json:"Success"`
+	HostID             string             `json:"HostId"`
+	Recommend          string             `json:"Recommend"`
+	AccessDeniedDetail accessDeniedDetail `json:"AccessDeniedDetail"`
+	Model              M                  `json:"Model"`
 }
 
-// detailString renders AccessDeniedDetail, which Alibaba sends as a string
-// or as an object.
-func detailString(raw json.RawMessage) string {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
-		return ""
+// accessDeniedDetail is AccessDeniedDetail, which Alibaba sends as a string
+// or as an object; an object is kept as compact JSON.
+type accessDeniedDetail string
+
+func (d *accessDeniedDetail) UnmarshalJSON(b []byte) error {
+	switch {
+	case len(b) > 0 && b[0] == '"':
+		var s string
+		err := json.Unmarshal(b, &s)
+		*d = accessDeniedDetail(s)
+		return err
+	case string(b) == "null":
+		return nil
 	}
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return s
+	var c bytes.Buffer
+	if err := json.Compact(&c, b); err != nil {
+		return err
 	}
-	var b bytes.Buffer
-	if json.Compact(&b, raw) == nil {
-		return b.String()
-	}
-	return ""
+	*d = accessDeniedDetail(c.String())
+	return nil
 }
 
-// parseResponse decodes an answer of status with body. On success it fills
-// env and returns nil; otherwise it returns an *Error. now and interval set
-// RetryAfter for rate limits.
-func parseResponse(action string, status int, body []byte, env *envelope, now time.Time, interval time.Duration) error {
+// parseResponse decodes an answer of status with body into a, in one pass.
+// It returns nil for a success (HTTP 2xx, Code OK, Success not false), after
+// which modelErr says whether Model had the wrong shape; otherwise it
+// returns an *Error. now and interval set RetryAfter for rate limits.
+func parseResponse[M any](a *answer[M], action string, status int, body []byte, now time.Time, interval time.Duration) (modelErr, err error) {
 	bad := func(msg string, err error) *Error {
 		return &Error{Action: action, StatusCode: status, Code: CodeBadResponse, Message: msg, Err: err}
 	}
-	if err := json.Unmarshal(body, env); err != nil {
-		return badJSON(action, status, body, err)
+	err = json.Unmarshal(body, a)
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && (te.Field == "Model" || strings.HasPrefix(te.Field, "Model.")) {
+		// The rest of the answer was decoded; only Model is wrong.
+		modelErr, err = err, nil
 	}
-	ok := env.Code == "OK" && (env.Success == nil || *env.Success) && status >= 200 && status < 300
+	if err != nil {
+		return nil, badJSON(action, status, body, err)
+	}
+	ok := a.Code == "OK" && (a.Success == nil || *a.Success) && status >= 200 && status < 300
 	if ok {
-		return nil
+		return modelErr, nil
 	}
-	if env.Code == "" {
-		return bad("response has no Code", nil)
+	if a.Code == "" {
+		return nil, bad("response has no Code", nil)
 	}
 	e := &Error{
-		Action: action, StatusCode: status, Code: env.Code, Message: env.Message,
-		RequestID: env.RequestID, HostID: env.HostID, Recommend: env.Recommend,
-		AccessDeniedDetail: detailString(env.AccessDeniedDetail),
+		Action: action, StatusCode: status, Code: a.Code, Message: a.Message,
+		RequestID: a.RequestID, HostID: a.HostID, Recommend: a.Recommend,
+		AccessDeniedDetail: string(a.AccessDeniedDetail),
 	}
-	if env.Code == "OK" {
+	if a.Code == "OK" {
 		// "OK" with Success false or an error status: not a success.
 		e.Code = CodeBadResponse
 		e.Message = fmt.Sprintf("contradictory answer: Code OK with HTTP %d", status)
@@ -114,7 +128,7 @@ func parseResponse(action string, status int, body []byte, env *envelope, now ti
 	if e.Kind() == KindRateLimited {
 		e.RetryAfter = retryAfter(e.Code, now, interval)
 	}
-	return e
+	return nil, e
 }
 
 // badJSON is the error for an answer whose body is not JSON (or not the
@@ -146,28 +160,33 @@ func retryAfter(code string, now time.Time, interval time.Duration) time.Duratio
 	return time.Second
 }
 
-// sendResult turns a successful envelope into a SendResponse.
-func sendResult(action string, status int, env *envelope) (*SendResponse, error) {
-	r := &SendResponse{Code: env.Code, Message: env.Message, RequestID: env.RequestID, Success: true,
-		AccessDeniedDetail: detailString(env.AccessDeniedDetail)}
-	if m := bytes.TrimSpace(env.Model); len(m) > 0 && !bytes.Equal(m, []byte("null")) {
-		if err := json.Unmarshal(m, &r.Model); err != nil {
-			return nil, &Error{Action: action, StatusCode: status, Code: CodeBadResponse, RequestID: env.RequestID,
-				Message: "Model is not an object", Err: err}
-		}
+// sendResult decodes a SendSmsVerifyCode answer.
+func sendResult(status int, body []byte, now time.Time, interval time.Duration) (*SendResponse, error) {
+	var a answer[SendModel]
+	modelErr, err := parseResponse(&a, ActionSend, status, body, now, interval)
+	if err != nil {
+		return nil, err
 	}
-	return r, nil
+	if modelErr != nil {
+		return nil, &Error{Action: ActionSend, StatusCode: status, Code: CodeBadResponse, RequestID: a.RequestID,
+			Message: "Model is not an object", Err: modelErr}
+	}
+	return &SendResponse{Code: a.Code, Message: a.Message, RequestID: a.RequestID, Success: true,
+		AccessDeniedDetail: string(a.AccessDeniedDetail), Model: a.Model}, nil
 }
 
-// checkResult turns a successful envelope into a CheckResponse. An answer
-// without a VerifyResult is garbage, never a wrong code.
-func checkResult(action string, status int, env *envelope) (*CheckResponse, error) {
-	r := &CheckResponse{Code: env.Code, Message: env.Message, RequestID: env.RequestID, Success: true,
-		AccessDeniedDetail: detailString(env.AccessDeniedDetail)}
-	err := json.Unmarshal(env.Model, &r.Model)
-	if err != nil || r.Model.VerifyResult == "" {
-		return nil, &Error{Action: action, StatusCode: status, Code: CodeBadResponse, RequestID: env.RequestID,
-			Message: "answer has no Model.VerifyResult", Err: err}
+// checkResult decodes a CheckSmsVerifyCode answer. An answer without a
+// VerifyResult is garbage, never a wrong code.
+func checkResult(status int, body []byte, now time.Time) (*CheckResponse, error) {
+	var a answer[CheckModel]
+	modelErr, err := parseResponse(&a, ActionCheck, status, body, now, DefaultInterval)
+	if err != nil {
+		return nil, err
 	}
-	return r, nil
+	if modelErr != nil || a.Model.VerifyResult == "" {
+		return nil, &Error{Action: ActionCheck, StatusCode: status, Code: CodeBadResponse, RequestID: a.RequestID,
+			Message: "answer has no Model.VerifyResult", Err: modelErr}
+	}
+	return &CheckResponse{Code: a.Code, Message: a.Message, RequestID: a.RequestID, Success: true,
+		AccessDeniedDetail: string(a.AccessDeniedDetail), Model: a.Model}, nil
 }
