@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -29,20 +28,27 @@ var faultCases = []struct {
 	{dypnstest.FaultHang, core.KindTimeout, core.CodeTimeout, 0, true},
 }
 
-// newFaultFixture has a client that gives up after 200ms, for FaultHang.
-func newFaultFixture(t *testing.T) *fixture {
-	t.Helper()
-	fx := newFixture(t, dypnstest.Options{})
-	fx.client = newClient(t, fx.srv.URL, fx.creds, fx.clock.Now, 200*time.Millisecond)
-	return fx
+// giveUp is how long a call waits on a fake that never answers (FaultHang,
+// latency): a real deadline, used only where the fake hangs.
+const giveUp = 200 * time.Millisecond
+
+// faultContext is the context for a call under fault: a deadline only when
+// the fake will never answer, none otherwise.
+func faultContext(t *testing.T, fault dypnstest.Fault) context.Context {
+	if fault != dypnstest.FaultHang {
+		return context.Background()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), giveUp)
+	t.Cleanup(cancel)
+	return ctx
 }
 
 func TestFaults(t *testing.T) {
 	for _, tc := range faultCases {
 		t.Run(tc.fault.String(), func(t *testing.T) {
-			fx := newFaultFixture(t)
+			fx := newFixture(t, dypnstest.Options{})
 			fx.srv.FailNext(1, tc.fault)
-			_, err := fx.client.Send(context.Background(), sendReq("13800000030"))
+			_, err := fx.client.Send(faultContext(t, tc.fault), sendReq("13800000030"))
 			var e *core.Error
 			if !errors.As(err, &e) || e.Code != tc.code || e.StatusCode != tc.status {
 				t.Fatalf("err = %v, want %s with HTTP %d", err, tc.code, tc.status)
@@ -66,11 +72,11 @@ func TestFaults(t *testing.T) {
 func TestCheckNeverReportsWrongCodeOnFault(t *testing.T) {
 	for _, tc := range faultCases {
 		t.Run(tc.fault.String(), func(t *testing.T) {
-			fx := newFaultFixture(t)
+			fx := newFixture(t, dypnstest.Options{})
 			code := fx.send(t, sendReq("13800000031"))
 			cr := &core.CheckRequest{PhoneNumber: "13800000031", VerifyCode: code}
 			fx.srv.FailNext(1, tc.fault)
-			resp, err := fx.client.Check(context.Background(), cr)
+			resp, err := fx.client.Check(faultContext(t, tc.fault), cr)
 			if err == nil || resp != nil {
 				t.Fatalf("Check under %v = %+v, %v; want an error and no answer", tc.fault, resp, err)
 			}
@@ -82,7 +88,7 @@ func TestCheckNeverReportsWrongCodeOnFault(t *testing.T) {
 }
 
 func TestFailNextQueue(t *testing.T) {
-	fx := newFaultFixture(t)
+	fx := newFixture(t, dypnstest.Options{})
 	fx.srv.FailNext(2, dypnstest.FaultEmpty)
 	fx.srv.FailNext(1, dypnstest.FaultInternal)
 	cr := &core.CheckRequest{PhoneNumber: "13800000032", VerifyCode: "1234"}
@@ -109,9 +115,11 @@ func TestFailNextUnknownKindPanics(t *testing.T) {
 }
 
 func TestLatency(t *testing.T) {
-	fx := newFaultFixture(t)
+	fx := newFixture(t, dypnstest.Options{})
 	fx.srv.SetLatency(time.Hour)
-	_, err := fx.client.Check(context.Background(), &core.CheckRequest{PhoneNumber: "13800000033", VerifyCode: "1234"})
+	ctx, cancel := context.WithTimeout(context.Background(), giveUp)
+	defer cancel()
+	_, err := fx.client.Check(ctx, &core.CheckRequest{PhoneNumber: "13800000033", VerifyCode: "1234"})
 	if core.KindOf(err) != core.KindTimeout || !core.IsTransient(err) {
 		t.Fatalf("err = %v, want a timeout", err)
 	}
@@ -203,8 +211,17 @@ func TestCloseReleasesWaits(t *testing.T) {
 			_, err := c.Check(context.Background(), &core.CheckRequest{PhoneNumber: "13800000034", VerifyCode: "1234"})
 			errc <- err
 		}()
-		for srv.Requests() == 0 { // wait until the request is hanging
-			runtime.Gosched()
+		// Wait until the request reached the fake, within a bound that only
+		// stops a broken test (it asserts nothing about speed).
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		bound := time.After(10 * time.Second)
+		for srv.Requests() == 0 {
+			select {
+			case <-tick.C:
+			case <-bound:
+				t.Fatal("the request never reached the fake")
+			}
 		}
 		srv.Close()
 		select {
