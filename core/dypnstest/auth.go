@@ -84,103 +84,179 @@ func parseAuthorization(s string) (authorization, bool) {
 }
 
 // authenticate checks the route, reads the body and verifies the request
-// like the gateway. It returns the action and the API parameters (query,
-// then form body).
+// like the gateway, in the gateway's order. It returns the action and the
+// API parameters (query, then form body).
 func (f *Fake) authenticate(r *http.Request, now time.Time) (string, url.Values, *gatewayError) {
+	action, gerr := route(r)
+	if gerr != nil {
+		return "", nil, gerr
+	}
+	body, query, gerr := readRequest(r)
+	if gerr != nil {
+		return "", nil, gerr
+	}
+	auth, creds, gerr := f.identify(r)
+	if gerr != nil {
+		return "", nil, gerr
+	}
+	if gerr := requireSigned(r, auth, creds, len(body) > 0); gerr != nil {
+		return "", nil, gerr
+	}
+	if gerr := checkBodyHash(r, body); gerr != nil {
+		return "", nil, gerr
+	}
+	if gerr := checkDate(r, now); gerr != nil {
+		return "", nil, gerr
+	}
+	if gerr := verifySignature(r, query, auth, creds.AccessKeySecret); gerr != nil {
+		return "", nil, gerr
+	}
+	if gerr := f.checkNonce(auth.keyID, r.Header.Get("x-acs-signature-nonce"), now); gerr != nil {
+		return "", nil, gerr
+	}
+	params, gerr := withForm(r, query, body)
+	if gerr != nil {
+		return "", nil, gerr
+	}
+	return action, params, nil
+}
+
+// route accepts only POST / for an action and version the fake serves.
+func route(r *http.Request) (string, *gatewayError) {
 	if r.Method != http.MethodPost || r.URL.Path != "/" {
-		return "", nil, errNotFound()
+		return "", errNotFound()
 	}
 	action := r.Header.Get("x-acs-action")
 	if action != core.ActionSend && action != core.ActionCheck {
-		return "", nil, errNotFound()
+		return "", errNotFound()
 	}
 	if r.Header.Get("x-acs-version") != core.APIVersion {
-		return "", nil, errVersion()
+		return "", errVersion()
 	}
+	return action, nil
+}
+
+// readRequest reads the body (up to maxBody) and parses the query.
+func readRequest(r *http.Request) ([]byte, url.Values, *gatewayError) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if err != nil {
-		return "", nil, &gatewayError{http.StatusBadRequest, "InvalidParameter", "The request body could not be read."}
+		return nil, nil, &gatewayError{http.StatusBadRequest, "InvalidParameter", "The request body could not be read."}
 	}
 	if len(body) > maxBody {
-		return "", nil, &gatewayError{http.StatusRequestEntityTooLarge, "RequestEntityTooLarge",
+		return nil, nil, &gatewayError{http.StatusRequestEntityTooLarge, "RequestEntityTooLarge",
 			"The request body is too large."}
 	}
 	query, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		return "", nil, &gatewayError{http.StatusBadRequest, "SignatureDoesNotMatch",
+		return nil, nil, &gatewayError{http.StatusBadRequest, "SignatureDoesNotMatch",
 			"The query string is not well formed."}
 	}
+	return body, query, nil
+}
 
+// identify parses the Authorization header and finds its AccessKey; an STS
+// key's security token must come with it.
+func (f *Fake) identify(r *http.Request) (authorization, core.Credentials, *gatewayError) {
 	auth, ok := parseAuthorization(r.Header.Get("Authorization"))
 	if !ok {
-		return "", nil, errIncomplete()
+		return auth, core.Credentials{}, errIncomplete()
 	}
 	creds, ok := f.keys[auth.keyID]
 	if !ok {
-		return "", nil, &gatewayError{http.StatusNotFound, "InvalidAccessKeyId.NotFound", "Specified access key is not found."}
+		return auth, creds, &gatewayError{http.StatusNotFound, "InvalidAccessKeyId.NotFound", "Specified access key is not found."}
 	}
 	token := r.Header.Get("x-acs-security-token")
 	if subtle.ConstantTimeCompare([]byte(token), []byte(creds.SecurityToken)) != 1 {
-		return "", nil, &gatewayError{http.StatusBadRequest, "InvalidSecurityToken.Mismatch",
+		return auth, creds, &gatewayError{http.StatusBadRequest, "InvalidSecurityToken.Mismatch",
 			"Specified SecurityToken mismatch with the AccessKey."}
 	}
-	// The headers every signature must cover, and which must be present.
+	return auth, creds, nil
+}
+
+// requireSigned checks that the headers every signature must cover are
+// present and signed: the security token for STS keys, content-type with a
+// body.
+func requireSigned(r *http.Request, auth authorization, creds core.Credentials, hasBody bool) *gatewayError {
 	required := []string{"host", "x-acs-action", "x-acs-version", "x-acs-date", "x-acs-signature-nonce", "x-acs-content-sha256"}
 	if creds.SecurityToken != "" {
 		required = append(required, "x-acs-security-token")
 	}
-	if len(body) > 0 {
+	if hasBody {
 		required = append(required, "content-type")
 	}
 	for _, h := range required {
 		if !slices.Contains(auth.signed, h) || headerValue(r, h) == "" {
-			return "", nil, errIncomplete()
+			return errIncomplete()
 		}
 	}
-	bodySum := sha256.Sum256(body)
-	bodySHA := r.Header.Get("x-acs-content-sha256")
-	if !strings.EqualFold(bodySHA, hex.EncodeToString(bodySum[:])) {
-		return "", nil, errMismatch()
+	return nil
+}
+
+// checkBodyHash checks x-acs-content-sha256 against the body.
+func checkBodyHash(r *http.Request, body []byte) *gatewayError {
+	sum := sha256.Sum256(body)
+	if !strings.EqualFold(r.Header.Get("x-acs-content-sha256"), hex.EncodeToString(sum[:])) {
+		return errMismatch()
 	}
+	return nil
+}
+
+// checkDate checks x-acs-date's format and that it is within dateWindow of now.
+func checkDate(r *http.Request, now time.Time) *gatewayError {
 	date, err := time.Parse(core.DateFormat, r.Header.Get("x-acs-date"))
 	if err != nil {
-		return "", nil, &gatewayError{http.StatusBadRequest, "InvalidTimeStamp.Format",
+		return &gatewayError{http.StatusBadRequest, "InvalidTimeStamp.Format",
 			"Specified time stamp or date value is not well formatted."}
 	}
 	if d := now.Sub(date); d > dateWindow || d < -dateWindow {
-		return "", nil, &gatewayError{http.StatusBadRequest, "InvalidTimeStamp.Expired",
+		return &gatewayError{http.StatusBadRequest, "InvalidTimeStamp.Expired",
 			"Specified time stamp or date value is expired."}
 	}
+	return nil
+}
+
+// verifySignature recomputes the signature over the headers the request
+// says it signed, with core.Sign, and compares it in constant time.
+func verifySignature(r *http.Request, query url.Values, auth authorization, secret string) *gatewayError {
 	hs := make([]core.Header, len(auth.signed))
 	for i, h := range auth.signed {
 		hs[i] = core.Header{Name: h, Value: headerValue(r, h)}
 	}
 	want, _ := core.Sign(core.SignInput{
 		Method: r.Method, Path: r.URL.EscapedPath(), Query: core.CanonicalQuery(query),
-		Headers: hs, BodySHA256: bodySHA,
-	}, creds.AccessKeySecret)
+		Headers: hs, BodySHA256: r.Header.Get("x-acs-content-sha256"),
+	}, secret)
 	if !hmac.Equal([]byte(want), []byte(auth.signature)) {
-		return "", nil, errMismatch()
+		return errMismatch()
 	}
-	if !f.useNonce(auth.keyID, r.Header.Get("x-acs-signature-nonce"), now) {
-		return "", nil, &gatewayError{http.StatusBadRequest, "SignatureNonceUsed", "Specified signature nonce was used already."}
-	}
+	return nil
+}
 
-	params := query
-	if len(body) > 0 {
-		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-		if mt == "application/x-www-form-urlencoded" {
-			form, err := url.ParseQuery(string(body))
-			if err != nil {
-				return "", nil, &gatewayError{http.StatusBadRequest, "InvalidParameter",
-					"The request body is not well formed."}
-			}
-			for k, vs := range form {
-				params[k] = append(params[k], vs...)
-			}
-		}
+// checkNonce rejects a nonce this key already used (see useNonce).
+func (f *Fake) checkNonce(keyID, nonce string, now time.Time) *gatewayError {
+	if !f.useNonce(keyID, nonce, now) {
+		return &gatewayError{http.StatusBadRequest, "SignatureNonceUsed", "Specified signature nonce was used already."}
 	}
-	return action, params, nil
+	return nil
+}
+
+// withForm adds the parameters of an application/x-www-form-urlencoded
+// body to query's; other bodies carry no parameters.
+func withForm(r *http.Request, query url.Values, body []byte) (url.Values, *gatewayError) {
+	if len(body) == 0 {
+		return query, nil
+	}
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" {
+		return query, nil
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, &gatewayError{http.StatusBadRequest, "InvalidParameter", "The request body is not well formed."}
+	}
+	for k, vs := range form {
+		query[k] = append(query[k], vs...)
+	}
+	return query, nil
 }
 
 // headerValue returns the value a signature covers for header h.
