@@ -46,6 +46,9 @@ type Config struct {
 
 	Port string `envconfig:"PORT" default:"8080"`
 	Host string `envconfig:"HOST" default:"127.0.0.1"`
+	// ServeDemo makes the local adapter serve the demo page at /demo/ with
+	// credentials too (it always does in emulator mode).
+	ServeDemo bool `envconfig:"SERVE_DEMO" default:"false"`
 
 	SendLimitPerPhone  limit.Rate `envconfig:"SMS_LIMIT_PER_PHONE" default:"5/1h"`
 	SendLimitPerIP     limit.Rate `envconfig:"SMS_LIMIT_PER_IP" default:"20/1h"`
@@ -301,6 +304,8 @@ func DefaultConfig() Config {
 			*p = strings.Split(def, ",")
 		case *int64:
 			*p, err = strconv.ParseInt(def, 10, 64)
+		case *bool:
+			*p, err = strconv.ParseBool(def)
 		case *time.Duration:
 			*p, err = time.ParseDuration(def)
 		case envconfig.Decoder:

@@ -15,6 +15,7 @@ import (
 	"smsverify/core/dypnstest"
 	"smsverify/function"
 	"smsverify/internal/platform"
+	"smsverify/web"
 )
 
 // maxHeaderBytes bounds a request's header (net/http's default is 1 MiB):
@@ -63,6 +64,10 @@ func run(ctx context.Context, out, logw io.Writer, h hooks) error {
 	}
 	defer svc.Close()
 	mux.Handle("/", svc)
+	demo := fake != nil || cfg.ServeDemo
+	if demo {
+		mux.Handle("GET /demo/", http.StripPrefix("/demo", web.Handler()))
+	}
 
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, cfg.Port))
 	if err != nil {
@@ -74,7 +79,10 @@ func run(ctx context.Context, out, logw io.Writer, h hooks) error {
 			"  Codes are printed here and listed at GET http://%s/emulator/codes?PhoneNumber=...\n"+
 			"  Set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET to send real SMS.\n", addr)
 	}
-	fmt.Fprintf(out, "smsverify listening on http://%s (POST /send, POST /check, GET /healthz)\n", addr)
+	fmt.Fprintf(out, "smsverify listening on http://%s (POST /send, POST /check, GET /healthz, GET /openapi.json)\n", addr)
+	if demo {
+		fmt.Fprintf(out, "  Demo page: http://%s/demo/\n", addr)
+	}
 	if h.ready != nil {
 		h.ready(addr)
 	}

@@ -1,0 +1,275 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"smsverify/web"
+)
+
+// chromium finds a Chromium or Chrome binary: CHROMIUM_PATH, else PATH.
+func chromium(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("CHROMIUM_PATH"); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("CHROMIUM_PATH=%s: %v", p, err)
+		}
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "headless-shell"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("SMSVERIFY_REQUIRE_BROWSER") != "" {
+		t.Fatal("SMSVERIFY_REQUIRE_BROWSER is set but no Chromium was found (PATH or CHROMIUM_PATH)")
+	}
+	t.Skip("browser test skipped: no Chromium on PATH (chromium, chromium-browser, google-chrome) and CHROMIUM_PATH is not set; `apt-get install -y chromium` (.ci/run does)")
+	return ""
+}
+
+// browser starts a headless Chromium with a fresh profile and no
+// background networking (the tests stay on loopback) at a phone-sized
+// viewport, for the whole test.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium(t)),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(390, 844),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(cancel)
+	if err := chromedp.Do(ctx); err != nil { // starts the browser
+		t.Fatalf("start Chromium: %v", err)
+	}
+	return ctx
+}
+
+// tab opens a new tab for one subtest, bounded in time.
+func tab(t *testing.T, b context.Context) context.Context {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(b)
+	t.Cleanup(cancel)
+	ctx, cancelT := context.WithTimeout(ctx, 45*time.Second)
+	t.Cleanup(cancelT)
+	return ctx
+}
+
+// pageServer serves the demo page on its own loopback origin.
+func pageServer(t *testing.T) *httptest.Server {
+	s := httptest.NewServer(web.Handler())
+	t.Cleanup(s.Close)
+	return s
+}
+
+// demoURL is the page on origin calling the API at api.
+func demoURL(page, api string) string {
+	return page + "/?lang=en&api=" + url.QueryEscape(api)
+}
+
+// codes lists the codes the emulator sent to phone.
+func codes(t *testing.T, base, phone string) []string {
+	t.Helper()
+	resp, err := http.Get(base + "/emulator/codes?PhoneNumber=" + phone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var list struct{ Codes []struct{ VerifyCode string } }
+	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, c := range list.Codes {
+		out = append(out, c.VerifyCode)
+	}
+	return out
+}
+
+// screenshot saves the page as a PNG under $BROWSER_SCREENSHOTS, if set.
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	dir := os.Getenv("BROWSER_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Errorf("screenshot: %v", err)
+		return
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Error(err)
+	}
+}
+
+// attr reads an attribute of the element sel selects ("" if absent).
+func attr(t *testing.T, ctx context.Context, sel, name string) string {
+	t.Helper()
+	r, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS(sel), name))
+	if err != nil {
+		t.Fatalf("%s[%s]: %v", sel, name, err)
+	}
+	return r.Value
+}
+
+// text reads the text of the element sel selects.
+func text(t *testing.T, ctx context.Context, sel string) string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		t.Fatalf("%s: %v", sel, err)
+	}
+	return s
+}
+
+// waitFor waits until the element sel selects is visible.
+func waitFor(sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.WaitVisible(chromedp.CSS(sel))
+}
+
+func typeIn(sel, v string) chromedp.Action[chromedp.Void] {
+	return chromedp.SendKeys(chromedp.CSS(sel), v)
+}
+
+func click(sel string) chromedp.Action[chromedp.Void] { return chromedp.Click(chromedp.CSS(sel)) }
+
+// TestBrowser drives the demo page in headless Chromium, the page on one
+// loopback origin and the API (the local adapter in emulator mode) on
+// another, so the browser enforces CORS.
+func TestBrowser(t *testing.T) {
+	b := browser(t)
+
+	t.Run("SendCheckPass", func(t *testing.T) {
+		clearCredentials(t)
+		page := pageServer(t)
+		t.Setenv("CORS_ALLOWED_ORIGINS", page.URL)
+		t.Setenv("VERIFY_TOKEN_SECRET", strings.Repeat("k", 32))
+		api, _, _ := start(t)
+		ctx := tab(t, b)
+		const phone = "13800000000"
+		err := chromedp.Do(ctx,
+			chromedp.Navigate(demoURL(page.URL, api)),
+			waitFor(`body[data-ready="true"]`),
+			typeIn("#phone", phone),
+			click("#send"),
+			waitFor(`#status[data-state="ok"]`),
+			waitFor(`#send[data-countdown]`),
+		)
+		if err != nil {
+			t.Fatalf("send: %v", err)
+		}
+		disabled, err := chromedp.Run(ctx, chromedp.JavascriptAttribute[bool](chromedp.CSS("#send"), "disabled"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		countdown := attr(t, ctx, "#send", "data-countdown")
+		if n, _ := strconv.Atoi(countdown); !disabled || n < 55 || n > 60 {
+			t.Errorf("resend countdown: disabled=%v, %q seconds (ResendAfter is 60)", disabled, countdown)
+		}
+		sent := codes(t, api, phone)
+		if len(sent) != 1 {
+			t.Fatalf("emulator sent %v", sent)
+		}
+		err = chromedp.Do(ctx,
+			typeIn("#code", sent[0]),
+			click("#check"),
+			waitFor(`#verdict[data-result="PASS"]`),
+			waitFor(`#claims`),
+		)
+		screenshot(t, ctx, "pass")
+		if err != nil {
+			t.Fatalf("check: %v", err)
+		}
+		verdict, claimsJSON := text(t, ctx, "#verdict"), text(t, ctx, "#claims")
+		var claims map[string]any
+		if err := json.Unmarshal([]byte(claimsJSON), &claims); err != nil {
+			t.Fatalf("claims shown are not JSON: %q", claimsJSON)
+		}
+		if !strings.HasPrefix(verdict, "PASS") || claims["phone_number"] != phone || claims["iss"] != "smsverify" ||
+			claims["sub"] != "+86"+phone || claims["phone_number_verified"] != true {
+			t.Errorf("page shows %q and claims %v", verdict, claims)
+		}
+	})
+
+	t.Run("OriginNotAllowed", func(t *testing.T) {
+		clearCredentials(t)
+		page := pageServer(t)
+		t.Setenv("CORS_ALLOWED_ORIGINS", "https://app.example")
+		api, _, _ := start(t)
+		ctx := tab(t, b)
+		const phone = "13800000001"
+		err := chromedp.Do(ctx,
+			chromedp.Navigate(demoURL(page.URL, api)),
+			// GET /client-config is refused already: no grant for this origin.
+			waitFor(`body[data-ready="error"]`),
+			typeIn("#phone", phone),
+			click("#send"),
+			waitFor(`#status[data-state="error"]`),
+		)
+		screenshot(t, ctx, "cors")
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, status := attr(t, ctx, "#status", "data-code"), text(t, ctx, "#status")
+		if code != "NETWORK_ERROR" || !strings.Contains(status, "CORS") {
+			t.Errorf("page shows %q (%s), want the CORS failure", status, code)
+		}
+		// The preflight got no grant, so the POST was never made.
+		if sent := codes(t, api, phone); len(sent) != 0 {
+			t.Errorf("a send from a refused origin went through: %v", sent)
+		}
+	})
+
+	t.Run("RateLimitedCountdown", func(t *testing.T) {
+		clearCredentials(t)
+		page := pageServer(t)
+		t.Setenv("CORS_ALLOWED_ORIGINS", page.URL)
+		t.Setenv("SMS_LIMIT_PER_PHONE", "1/1h")
+		api, _, _ := start(t)
+		const phone = "13800000002"
+		if st, m := post(t, api+"/send", `{"PhoneNumber":"`+phone+`"}`); st != 200 {
+			t.Fatalf("first send: %d %v", st, m)
+		}
+		ctx := tab(t, b)
+		err := chromedp.Do(ctx,
+			chromedp.Navigate(demoURL(page.URL, api)),
+			waitFor(`body[data-ready="true"]`),
+			typeIn("#phone", phone),
+			click("#send"),
+			waitFor(`#status[data-state="error"]`),
+			waitFor(`#send[data-countdown]`),
+		)
+		screenshot(t, ctx, "429")
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, countdown, label := attr(t, ctx, "#status", "data-code"), attr(t, ctx, "#send", "data-countdown"), text(t, ctx, "#send")
+		// Retry-After is the rest of the hour the first send opened.
+		if n, _ := strconv.Atoi(countdown); code != "SEND_LIMIT_PHONE" || n < 3500 || n > 3600 || !strings.HasPrefix(label, "Resend (") || !strings.Contains(label, ":") {
+			t.Errorf("429: code %s, countdown %q, button %q", code, countdown, label)
+		}
+	})
+}
