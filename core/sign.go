@@ -51,8 +51,7 @@ func Sign(in SignInput, secret string) (signature, signedHeaders string) {
 	var sts [len(Algorithm) + 1 + 2*sha256.Size]byte
 	mac := hmac.New(sha256.New, []byte(secret))
 	mac.Write(appendStringToSign(sts[:0], canonical))
-	var sum [sha256.Size]byte
-	return hex.EncodeToString(mac.Sum(sum[:0])), string(signed)
+	return hex.EncodeToString(mac.Sum(sts[:0])), string(signed) // the MAC reuses sts's bytes
 }
 
 // sortedLower appends hs to dst with lower-case names, sorted by name.
