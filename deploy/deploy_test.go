@@ -67,7 +67,11 @@ func TestChecksCatchBreakage(t *testing.T) {
 		{checkSecrets, "template.yaml", "VERIFY_TOKEN_SECRET: !Ref VerifyTokenSecret", "VERIFY_TOKEN_SECRET: not-a-parameter-0123456789abcdef"},
 		{checkSecrets, "template.yaml", "  RedisUrl:\n    Type: String\n    NoEcho: true\n", "  RedisUrl:\n    Type: String\n"},
 		{checkSecrets, "template.yaml", "  ApiKeys:\n    Type: String\n    NoEcho: true\n    Default: ''", "  ApiKeys:\n    Type: String\n    NoEcho: true\n    Default: 'k1234567890abcdefgh'"},
+		{checkSecrets, "s.yaml", "${env('CAPTCHA_SECRET', '')}", "0x4AAAAAAAfakeTurnstileSecret"},
+		{checkSecrets, "template.yaml", "  CaptchaSecret:\n    Type: String\n    NoEcho: true\n", "  CaptchaSecret:\n    Type: String\n"},
 		{checkEmpty, "s.yaml", "${env('SMS_SIGN_NAME', '速通互联验证码')}", "${env('SMS_SIGN_NAME', '')}"},
+		{checkEmpty, "s.yaml", "${env('CAPTCHA_TIMEOUT', '3s')}", "${env('CAPTCHA_TIMEOUT', '')}"},
+		{checkEmpty, "template.yaml", "  CaptchaActions:\n    Type: String\n    Default: send", "  CaptchaActions:\n    Type: String\n    Default: ''"},
 		{checkEmpty, "s.yaml", "${env('LIMIT_STORE', 'memory')}", "${env('LIMIT_STORE')}"},
 		{checkEmpty, "template.yaml", "  LimitStore:\n    Type: String\n    Default: memory", "  LimitStore:\n    Type: String\n    Default: ''"},
 		{checkSQS, "template.yaml", "        - ReportBatchItemFailures", "        - SomethingElse"},
@@ -393,7 +397,7 @@ func checkSecretValues(f deployFiles) []string {
 			secrets = append(secrets, name)
 		}
 	}
-	for _, want := range []string{"ALIBABA_CLOUD_ACCESS_KEY_SECRET", "API_KEYS", "REDIS_URL", "VERIFY_TOKEN_SECRET"} {
+	for _, want := range []string{"ALIBABA_CLOUD_ACCESS_KEY_SECRET", "API_KEYS", "REDIS_URL", "VERIFY_TOKEN_SECRET", "CAPTCHA_SECRET"} {
 		if !slices.Contains(secrets, want) {
 			p = append(p, fmt.Sprintf("isSecret misses %s (or function.Config dropped it)", want))
 		}

@@ -33,11 +33,12 @@ type caller struct {
 
 func (c caller) trusted() bool { return c.kind != callerPublic }
 
-// Field sets, by the API's own JSON names.
+// Field sets, by the API's own JSON names, plus CaptchaVerifyParam (the
+// captcha token, see captcha.go), which every caller may send.
 var (
-	sendFields       = jsonFields(core.SendRequest{})
-	checkFields      = jsonFields(core.CheckRequest{})
-	publicSendFields = []string{"PhoneNumber", "CountryCode", "TemplateCode", "SchemeName", "OutId"}
+	sendFields       = append(jsonFields(core.SendRequest{}), captchaField)
+	checkFields      = append(jsonFields(core.CheckRequest{}), captchaField)
+	publicSendFields = []string{"PhoneNumber", "CountryCode", "TemplateCode", "SchemeName", "OutId", captchaField}
 )
 
 func jsonFields(v any) []string {
@@ -266,6 +267,9 @@ func (s *Service) send(ctx context.Context, c caller, body []byte, skip string, 
 	if e != nil {
 		return nil, e
 	}
+	if e := s.checkCaptcha(ctx, c, captchaActionSend, body, al); e != nil {
+		return nil, e
+	}
 	l := s.sendLimits(c, req)
 	if e := s.allow(ctx, &l); e != nil {
 		return nil, e
@@ -388,6 +392,9 @@ func (s *Service) check(ctx context.Context, c caller, body []byte, skip string,
 	al.Action = core.ActionCheck
 	req, e := s.decodeCheck(c, body, skip, al)
 	if e != nil {
+		return nil, e
+	}
+	if e := s.checkCaptcha(ctx, c, captchaActionCheck, body, al); e != nil {
 		return nil, e
 	}
 	l := s.checkLimits(c, req)

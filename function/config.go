@@ -61,6 +61,18 @@ type Config struct {
 
 	VerifyTokenSecret string        `envconfig:"VERIFY_TOKEN_SECRET"`
 	VerifyTokenTTL    time.Duration `envconfig:"VERIFY_TOKEN_TTL" default:"5m"`
+
+	// Captcha before public sends (and checks, per CAPTCHA_ACTIONS).
+	// Provider, Actions, SiteKey and SceneID are public: clients need them
+	// to show the widget (see PublicCaptcha). Secret is not.
+	CaptchaProvider  string        `envconfig:"CAPTCHA_PROVIDER"`
+	CaptchaActions   []string      `envconfig:"CAPTCHA_ACTIONS" default:"send"`
+	CaptchaEndpoint  string        `envconfig:"CAPTCHA_ENDPOINT"`
+	CaptchaSceneID   string        `envconfig:"CAPTCHA_SCENE_ID"`
+	CaptchaSecret    string        `envconfig:"CAPTCHA_SECRET"`
+	CaptchaSiteKey   string        `envconfig:"CAPTCHA_SITE_KEY"`
+	CaptchaHostnames []string      `envconfig:"CAPTCHA_HOSTNAMES"`
+	CaptchaTimeout   time.Duration `envconfig:"CAPTCHA_TIMEOUT" default:"3s"`
 }
 
 // minAPIKeyLen keeps guessable keys out of API_KEYS.
@@ -89,7 +101,8 @@ func redactEnvError(err error) error {
 
 // normalize trims list entries and drops empty ones.
 func (c *Config) normalize() {
-	for _, l := range []*[]string{&c.TemplateCodes, &c.SchemeNames, &c.APIKeys, &c.CORSAllowedOrigins, &c.TrustedProxies} {
+	for _, l := range []*[]string{&c.TemplateCodes, &c.SchemeNames, &c.APIKeys, &c.CORSAllowedOrigins, &c.TrustedProxies,
+		&c.CaptchaActions, &c.CaptchaHostnames} {
 		out := (*l)[:0]
 		for _, s := range *l {
 			if s = strings.TrimSpace(s); s != "" {
@@ -130,6 +143,7 @@ func (c *Config) Validate() error {
 	c.validateCallers(&p)
 	c.validateLimits(&p)
 	c.validateTokens(&p)
+	c.validateCaptcha(&p)
 	if len(p) > 0 {
 		return fmt.Errorf("config: %w", errors.Join(p...))
 	}

@@ -33,6 +33,9 @@ const (
 	CodeUpstreamBadAnswer   = "UPSTREAM_BAD_RESPONSE"
 	CodeMissingCredentials  = "MISSING_CREDENTIALS"
 	CodeInternal            = "INTERNAL_ERROR"
+	CodeCaptchaRequired     = "CAPTCHA_REQUIRED"    // CAPTCHA_PROVIDER set, no CaptchaVerifyParam
+	CodeCaptchaFailed       = "CAPTCHA_FAILED"      // the provider refused the token
+	CodeCaptchaUnavailable  = "CAPTCHA_UNAVAILABLE" // the provider could not be asked: fail closed
 )
 
 // localStatus is the error table for local codes.
@@ -58,6 +61,9 @@ var localStatus = map[string]int{
 	CodeUpstreamBadAnswer:   http.StatusBadGateway,
 	CodeMissingCredentials:  http.StatusInternalServerError,
 	CodeInternal:            http.StatusInternalServerError,
+	CodeCaptchaRequired:     http.StatusBadRequest,
+	CodeCaptchaFailed:       http.StatusForbidden,
+	CodeCaptchaUnavailable:  http.StatusServiceUnavailable,
 }
 
 // kindStatus is the error table for Alibaba's codes, by core's

@@ -10,19 +10,25 @@ import (
 )
 
 // FuzzHTTPBody feeds arbitrary bodies to /send and /check, public and
-// trusted: never a panic, always a JSON answer with a documented status.
+// trusted, with the test captcha guarding both (so CaptchaVerifyParam is
+// decoded too): never a panic, always a JSON answer with a documented
+// status.
 func FuzzHTTPBody(f *testing.F) {
 	for _, s := range []string{`{"PhoneNumber":"13800000000"}`, `{"PhoneNumber":"13800000000","VerifyCode":"1234"}`,
 		`{"PhoneNumber":"13800000000","CodeLength":6,"ReturnVerifyCode":true}`, `{"SignName":null}`, `[]`, `{"a":`, `"x"`,
-		`{"PhoneNumber":"13800000000","TemplateParam":"{\"code\":\"##code##\"}"}`, "{\"PhoneNumber\":\"\xff\"}"} {
+		`{"PhoneNumber":"13800000000","TemplateParam":"{\"code\":\"##code##\"}"}`, "{\"PhoneNumber\":\"\xff\"}",
+		`{"PhoneNumber":"13800000000","CaptchaVerifyParam":"pass"}`, `{"PhoneNumber":"13800000000","VerifyCode":"1234","CaptchaVerifyParam":"pass-x"}`,
+		`{"PhoneNumber":"13800000000","CaptchaVerifyParam":"fail"}`, `{"PhoneNumber":"13800000000","CaptchaVerifyParam":null}`,
+		`{"PhoneNumber":"13800000000","CaptchaVerifyParam":["pass"]}`, "{\"CaptchaVerifyParam\":\"pass\xff\"}"} {
 		f.Add(s, false, true)
 		f.Add(s, true, false)
 	}
 	big := limit.Rate{N: limit.MaxN, Per: time.Hour}
-	e := newEnv(&testing.T{}, func(c *Config, _ *Options) {
+	e := newEnv(&testing.T{}, func(c *Config, o *Options) {
 		c.SendLimitPerPhone, c.SendLimitPerIP, c.SendLimitGlobal, c.CheckLimitPerPhone, c.CheckLimitPerIP = big, big, big, big, big
+		c.CaptchaProvider, c.CaptchaActions, o.Emulator = "test", []string{"send", "check"}, true
 	})
-	allowed := map[int]bool{200: true, 400: true, 429: true}
+	allowed := map[int]bool{200: true, 400: true, 403: true, 429: true}
 	f.Fuzz(func(t *testing.T, body string, trusted, check bool) {
 		e.t = t
 		path := "/send"

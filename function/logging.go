@@ -50,6 +50,7 @@ type accessLog struct {
 	UpstreamID string // Alibaba's RequestID
 	BizID      string
 	Result     string // VerifyResult for checks
+	Captcha    string // the captcha outcome code (T001, success, F001, timeout, …), never the token
 	Err        error  // the cause behind a failure (never carries a secret or code)
 }
 
@@ -79,6 +80,9 @@ func (s *Service) logAccess(ctx context.Context, a *accessLog, ms float64) {
 	}
 	if a.Result != "" {
 		attrs = append(attrs, slog.String("verify_result", a.Result))
+	}
+	if a.Captcha != "" {
+		attrs = append(attrs, slog.String("captcha", a.Captcha))
 	}
 	if a.Err != nil {
 		attrs = append(attrs, slog.String("error", a.Err.Error()))

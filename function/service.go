@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"smsverify/core"
+	"smsverify/function/captcha"
 	"smsverify/function/limit"
 	"smsverify/function/verifytoken"
 )
@@ -48,6 +49,10 @@ type Options struct {
 	Store limit.Store
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// Emulator says the service runs against an emulated Dypnsapi (the
+	// local adapter without credentials). Only then is CAPTCHA_PROVIDER=test
+	// accepted, so the test provider can never guard a real deployment.
+	Emulator bool
 }
 
 // Service is the smsverify function. It is safe for concurrent use.
@@ -57,6 +62,7 @@ type Service struct {
 	log     *slog.Logger
 	store   limit.Store
 	tokens  *verifytoken.Issuer // nil unless VERIFY_TOKEN_SECRET is set
+	captcha captcha.Verifier    // nil unless CAPTCHA_PROVIDER is set
 	apiKeys [][sha256.Size]byte
 	proxies []netip.Prefix
 	origins map[string]bool
@@ -87,6 +93,9 @@ func New(cfg Config, o Options) (*Service, error) {
 	s.client, err = core.NewClient(core.Options{Endpoint: cfg.Endpoint, Credentials: creds, HTTPClient: o.HTTPClient, Timeout: cfg.Timeout, Now: s.now})
 	if err != nil {
 		return nil, fmt.Errorf("config: DYPNS_ENDPOINT: %w", err)
+	}
+	if s.captcha, err = newVerifier(cfg, creds, o, s.now); err != nil {
+		return nil, err
 	}
 	for _, k := range cfg.APIKeys {
 		s.apiKeys = append(s.apiKeys, sha256.Sum256([]byte(k)))

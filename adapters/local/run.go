@@ -53,6 +53,7 @@ func run(ctx context.Context, out, logw io.Writer, h hooks) error {
 		}
 		cfg.Endpoint = fake.URL
 		o.Credentials = core.StaticCredentials(dypnstest.TestCredentials())
+		o.Emulator = true // allows CAPTCHA_PROVIDER=test
 		return nil
 	})
 	if fake != nil {
@@ -78,6 +79,9 @@ func run(ctx context.Context, out, logw io.Writer, h hooks) error {
 		fmt.Fprintf(out, "smsverify EMULATOR MODE: no Alibaba Cloud credentials are set, so no SMS is sent.\n"+
 			"  Codes are printed here and listed at GET http://%s/emulator/codes?PhoneNumber=...\n"+
 			"  Set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET to send real SMS.\n", addr)
+		if cfg.CaptchaProvider == "test" {
+			fmt.Fprintf(out, "  Captcha: CAPTCHA_PROVIDER=test: a CaptchaVerifyParam starting with \"pass\" passes.\n")
+		}
 	}
 	fmt.Fprintf(out, "smsverify listening on http://%s (POST /send, POST /check, GET /healthz, GET /openapi.json)\n", addr)
 	if demo {

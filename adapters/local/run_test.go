@@ -126,6 +126,32 @@ func TestWithCredentials(t *testing.T) {
 	}
 }
 
+func TestEmulatorTestCaptcha(t *testing.T) {
+	clearCredentials(t)
+	t.Setenv("CAPTCHA_PROVIDER", "test")
+	base, out, _ := start(t)
+	if !strings.Contains(out.String(), "CAPTCHA_PROVIDER=test") {
+		t.Errorf("banner does not mention the test captcha: %q", out.String())
+	}
+	if st, m := post(t, base+"/send", `{"PhoneNumber":"13800000000"}`); st != 400 || m["Code"] != "CAPTCHA_REQUIRED" {
+		t.Fatalf("send without captcha: %d %v", st, m)
+	}
+	if st, m := post(t, base+"/send", `{"PhoneNumber":"13800000000","CaptchaVerifyParam":"pass-demo"}`); st != 200 {
+		t.Fatalf("send with a passing test token: %d %v", st, m)
+	}
+}
+
+func TestTestCaptchaNeedsEmulator(t *testing.T) {
+	clearCredentials(t)
+	t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", dypnstest.TestCredentials().AccessKeyID)
+	t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", dypnstest.TestCredentials().AccessKeySecret)
+	t.Setenv("CAPTCHA_PROVIDER", "test")
+	err := run(context.Background(), &syncbuf.Buffer{}, &syncbuf.Buffer{}, nil)
+	if err == nil || !strings.Contains(err.Error(), "CAPTCHA_PROVIDER=test") {
+		t.Fatalf("run with credentials and the test captcha: %v", err)
+	}
+}
+
 func TestBadConfig(t *testing.T) {
 	clearCredentials(t)
 	t.Setenv("SMS_CODE_LENGTH", "12")

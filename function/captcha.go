@@ -1,0 +1,195 @@
+package function
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"smsverify/core"
+	"smsverify/function/captcha"
+)
+
+// captchaField is the request field that carries the captcha token. The
+// name is Captcha 2.0's own; for Turnstile and hCaptcha it carries the
+// widget's response token.
+const captchaField = "CaptchaVerifyParam"
+
+// MaxCaptchaParamBytes caps CaptchaVerifyParam.
+const MaxCaptchaParamBytes = 4 << 10
+
+// CAPTCHA_ACTIONS entries.
+const (
+	captchaActionSend  = "send"
+	captchaActionCheck = "check"
+)
+
+// maxCaptchaTimeout bounds CAPTCHA_TIMEOUT; the platform deadline bounds it
+// further at run time.
+const maxCaptchaTimeout = 30 * time.Second
+
+var captchaProviders = []string{captcha.ProviderAliyun, captcha.ProviderTurnstile, captcha.ProviderHCaptcha, captcha.ProviderTest}
+
+// CaptchaSettings are the public, non-secret captcha settings a client
+// needs to show the widget (GET /client-config publishes them).
+type CaptchaSettings struct {
+	Provider string   `json:"Provider"`          // CAPTCHA_PROVIDER; "" when off
+	Actions  []string `json:"Actions,omitempty"` // CAPTCHA_ACTIONS, when a provider is set
+	SiteKey  string   `json:"SiteKey,omitempty"` // CAPTCHA_SITE_KEY (Turnstile, hCaptcha)
+	SceneID  string   `json:"SceneId,omitempty"` // CAPTCHA_SCENE_ID (aliyun)
+}
+
+// PublicCaptcha returns the captcha settings a client may see.
+func (c *Config) PublicCaptcha() CaptchaSettings {
+	if c.CaptchaProvider == "" {
+		return CaptchaSettings{}
+	}
+	return CaptchaSettings{Provider: c.CaptchaProvider, Actions: slices.Clone(c.CaptchaActions),
+		SiteKey: c.CaptchaSiteKey, SceneID: c.CaptchaSceneID}
+}
+
+// validateCaptcha checks the CAPTCHA_* variables: a known provider and
+// what it requires.
+func (c *Config) validateCaptcha(p *problems) {
+	if c.CaptchaProvider == "" {
+		return
+	}
+	if !slices.Contains(captchaProviders, c.CaptchaProvider) {
+		p.add("CAPTCHA_PROVIDER", "must be empty (off), %s", strings.Join(captchaProviders, ", "))
+		return
+	}
+	if !slices.Contains(c.CaptchaActions, captchaActionSend) ||
+		slices.ContainsFunc(c.CaptchaActions, func(a string) bool { return a != captchaActionSend && a != captchaActionCheck }) {
+		p.add("CAPTCHA_ACTIONS", "must be send or send,check")
+	}
+	if c.CaptchaTimeout <= 0 || c.CaptchaTimeout > maxCaptchaTimeout {
+		p.add("CAPTCHA_TIMEOUT", "must be positive and at most %s, like 3s", maxCaptchaTimeout)
+	}
+	switch c.CaptchaProvider {
+	case captcha.ProviderAliyun:
+		if c.CaptchaSceneID == "" {
+			p.add("CAPTCHA_SCENE_ID", "is required when CAPTCHA_PROVIDER=aliyun")
+		}
+		if _, err := core.NewClient(core.Options{Endpoint: c.captchaEndpoint(), Credentials: core.StaticCredentials{}}); err != nil {
+			p.add("CAPTCHA_ENDPOINT", "must be an https URL (http only for loopback), like %s", captcha.DefaultAliyunEndpoint)
+		}
+		if len(c.CaptchaHostnames) > 0 {
+			p.add("CAPTCHA_HOSTNAMES", "applies to turnstile and hcaptcha only")
+		}
+	case captcha.ProviderTurnstile, captcha.ProviderHCaptcha:
+		if c.CaptchaSecret == "" {
+			p.add("CAPTCHA_SECRET", "is required when CAPTCHA_PROVIDER=%s", c.CaptchaProvider)
+		}
+		if err := captcha.CheckURL(c.captchaEndpoint()); err != nil {
+			p.add("CAPTCHA_ENDPOINT", "must be an https URL (http only for loopback), like %s", c.captchaEndpoint())
+		}
+	}
+}
+
+// captchaEndpoint is CAPTCHA_ENDPOINT or the provider's default.
+func (c *Config) captchaEndpoint() string {
+	if c.CaptchaEndpoint != "" {
+		return c.CaptchaEndpoint
+	}
+	switch c.CaptchaProvider {
+	case captcha.ProviderAliyun:
+		return captcha.DefaultAliyunEndpoint
+	case captcha.ProviderTurnstile:
+		return captcha.DefaultTurnstileEndpoint
+	case captcha.ProviderHCaptcha:
+		return captcha.DefaultHCaptchaEndpoint
+	}
+	return ""
+}
+
+// newVerifier builds the configured provider; nil when CAPTCHA_PROVIDER is
+// empty. Captcha 2.0 is signed with the same credentials as Dypnsapi.
+func newVerifier(cfg Config, creds core.CredentialsProvider, o Options, now func() time.Time) (captcha.Verifier, error) {
+	switch cfg.CaptchaProvider {
+	case "":
+		return nil, nil
+	case captcha.ProviderTest:
+		if !o.Emulator {
+			return nil, errors.New("config: CAPTCHA_PROVIDER=test passes any token starting with \"pass\"; it is accepted only in the local emulator mode")
+		}
+		return captcha.Test{}, nil
+	case captcha.ProviderAliyun:
+		client, err := core.NewClient(core.Options{Endpoint: cfg.captchaEndpoint(), Credentials: creds,
+			HTTPClient: o.HTTPClient, Timeout: cfg.CaptchaTimeout, Now: now})
+		if err != nil {
+			return nil, fmt.Errorf("config: CAPTCHA_ENDPOINT: %w", err)
+		}
+		return captcha.NewAliyun(client, cfg.CaptchaSceneID)
+	}
+	so := captcha.SiteverifyOptions{Endpoint: cfg.captchaEndpoint(), Secret: cfg.CaptchaSecret, SiteKey: cfg.CaptchaSiteKey,
+		Hostnames: cfg.CaptchaHostnames, HTTPClient: o.HTTPClient, Timeout: cfg.CaptchaTimeout}
+	var v *captcha.Siteverify
+	var err error
+	if cfg.CaptchaProvider == captcha.ProviderTurnstile {
+		v, err = captcha.NewTurnstile(so)
+	} else {
+		v, err = captcha.NewHCaptcha(so)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return v, nil
+}
+
+// captchaRequired reports whether a call of action by c needs a captcha:
+// only public callers, only for the actions in CAPTCHA_ACTIONS. Trusted
+// callers and events skip it, and a CaptchaVerifyParam they send is
+// ignored.
+func (s *Service) captchaRequired(c caller, action string) bool {
+	return s.captcha != nil && !c.trusted() && slices.Contains(s.cfg.CaptchaActions, action)
+}
+
+// checkCaptcha verifies the CaptchaVerifyParam in body when the call needs
+// one. It runs after validation and before any limit is taken, so a refused
+// or unavailable captcha costs no limit and no Dypnsapi call.
+func (s *Service) checkCaptcha(ctx context.Context, c caller, action string, body []byte, al *accessLog) *apiError {
+	if !s.captchaRequired(c, action) {
+		return nil
+	}
+	var p struct {
+		Token *string `json:"CaptchaVerifyParam"`
+	}
+	if err := json.Unmarshal(body, &p); err != nil {
+		return newError(CodeInvalidParameters, captchaField+" must be a JSON string")
+	}
+	if p.Token == nil || *p.Token == "" {
+		al.Captcha = "missing"
+		return newError(CodeCaptchaRequired, captchaField+" is required: solve the captcha first")
+	}
+	if len(*p.Token) > MaxCaptchaParamBytes {
+		return newError(CodeInvalidParameters, captchaField+" is longer than "+strconv.Itoa(MaxCaptchaParamBytes)+" bytes")
+	}
+	uctx, cancel := upstreamContext(ctx)
+	defer cancel()
+	res, err := s.captcha.Verify(uctx, *p.Token, c.ip)
+	if err == nil {
+		al.Captcha = res.Code
+		return nil
+	}
+	reason := captcha.ReasonOf(err)
+	if reason == "" {
+		reason = "error"
+	}
+	al.Captcha = reason
+	var e *apiError
+	switch captcha.KindOf(err) {
+	case captcha.KindRefused:
+		e = newError(CodeCaptchaFailed, "captcha verification failed ("+reason+"); solve a new captcha")
+	case captcha.KindMisconfigured:
+		e = newError(CodeInternal, "captcha verification is misconfigured ("+reason+"); the operator must fix it")
+	default:
+		e = newError(CodeCaptchaUnavailable, "captcha verification is unavailable ("+reason+"); try again later")
+		e.Transient = true
+	}
+	e.cause = err
+	return e
+}

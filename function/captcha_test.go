@@ -1,0 +1,287 @@
+package function
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"smsverify/core"
+	"smsverify/function/captcha/captchatest"
+	"smsverify/function/limit"
+)
+
+// countingStore counts the limit checks that reach the store.
+type countingStore struct {
+	limit.Store
+	allows atomic.Int64
+}
+
+func (c *countingStore) Allow(ctx context.Context, now time.Time, reqs ...limit.Request) (limit.Decision, error) {
+	c.allows.Add(1)
+	return c.Store.Allow(ctx, now, reqs...)
+}
+
+// captchaEnv is an env with a Turnstile (or hCaptcha) fake in front and a
+// counting store; every limit allows one send, so a refused captcha that
+// took a slot would make the next good send a 429.
+type captchaEnv struct {
+	*env
+	site  *captchatest.Server
+	store *countingStore
+}
+
+func newCaptchaEnv(t *testing.T, mutate func(*Config)) *captchaEnv {
+	t.Helper()
+	ce := &captchaEnv{site: captchatest.NewServer(captchatest.Options{Hostname: "shop.example"}),
+		store: &countingStore{Store: limit.NewMemory()}}
+	t.Cleanup(ce.site.Close)
+	one := limit.Rate{N: 1, Per: time.Hour}
+	ce.env = newEnv(t, func(c *Config, o *Options) {
+		c.CaptchaProvider, c.CaptchaEndpoint, c.CaptchaSecret = "turnstile", ce.site.URL, captchatest.TestSecret
+		c.CaptchaTimeout = 100 * time.Millisecond
+		c.SendLimitPerPhone, c.SendLimitPerIP, c.SendLimitGlobal = one, one, one
+		o.Store = ce.store
+		if mutate != nil {
+			mutate(c)
+		}
+	})
+	return ce
+}
+
+func sendBody(token string) string {
+	if token == "" {
+		return `{"PhoneNumber":"13800000000"}`
+	}
+	b, _ := json.Marshal(map[string]string{"PhoneNumber": "13800000000", "CaptchaVerifyParam": token})
+	return string(b)
+}
+
+func TestCaptchaBeforeLimitsAndUpstream(t *testing.T) {
+	e := newCaptchaEnv(t, nil)
+	refusals := []struct {
+		name, body, code, inMessage string
+		status                      int
+		fault                       captchatest.Fault
+	}{
+		{"missing", sendBody(""), CodeCaptchaRequired, "CaptchaVerifyParam", 400, 0},
+		{"empty", `{"PhoneNumber":"13800000000","CaptchaVerifyParam":""}`, CodeCaptchaRequired, "CaptchaVerifyParam", 400, 0},
+		{"not a string", `{"PhoneNumber":"13800000000","CaptchaVerifyParam":7}`, CodeInvalidParameters, "CaptchaVerifyParam", 400, 0},
+		{"too long", sendBody("pass" + strings.Repeat("x", MaxCaptchaParamBytes)), CodeInvalidParameters, "4096", 400, 0},
+		{"refused", sendBody("bot-token-123"), CodeCaptchaFailed, "invalid-input-response", 403, 0},
+		{"provider 5xx", sendBody("pass-a"), CodeCaptchaUnavailable, "http-503", 503, captchatest.FaultUnavailable},
+		{"provider garbage", sendBody("pass-b"), CodeCaptchaUnavailable, "bad-response", 503, captchatest.FaultGarbage},
+		{"provider hangs", sendBody("pass-c"), CodeCaptchaUnavailable, "timeout", 503, captchatest.FaultHang},
+	}
+	for _, r := range refusals {
+		if r.fault != 0 {
+			e.site.FailNext(1, r.fault)
+		}
+		w, m := e.do("POST", "/send", r.body)
+		if w.Code != r.status || m["Code"] != r.code || !strings.Contains(m["Message"].(string), r.inMessage) {
+			t.Errorf("%s: %d %v %v", r.name, w.Code, m["Code"], m["Message"])
+		}
+		if strings.Contains(w.Body.String(), "bot-token-123") {
+			t.Errorf("%s: answer quotes the token", r.name)
+		}
+	}
+	if n := e.fake.Requests(); n != 0 {
+		t.Errorf("Dypnsapi saw %d requests before any captcha passed", n)
+	}
+	if n := e.store.allows.Load(); n != 0 {
+		t.Errorf("the limit store was asked %d times before any captcha passed", n)
+	}
+	// No limit slot was taken: the one send each limit allows still works.
+	w, m := e.do("POST", "/send", sendBody("pass-good"))
+	if w.Code != 200 || e.fake.SendCount() != 1 {
+		t.Fatalf("good captcha: %d %v, sends %d", w.Code, m, e.fake.SendCount())
+	}
+	if got := e.site.Last(); got.Response != "pass-good" || got.RemoteIP != "203.0.113.7" || got.Secret != captchatest.TestSecret {
+		t.Errorf("siteverify form = %+v", got)
+	}
+	// A token is single-use: replaying it is refused before the limits.
+	w, m = e.do("POST", "/send", sendBody("pass-good"))
+	if w.Code != 403 || m["Code"] != CodeCaptchaFailed || e.store.allows.Load() != 1 {
+		t.Errorf("replayed token: %d %v, store asked %d times", w.Code, m, e.store.allows.Load())
+	}
+	// The access log has the outcome codes, never a token.
+	logs := e.logs.String()
+	for _, want := range []string{`"captcha":"success"`, `"captcha":"invalid-input-response"`, `"captcha":"missing"`, `"captcha":"timeout"`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("access log lacks %s", want)
+		}
+	}
+	for _, secret := range []string{"bot-token-123", "pass-good", captchatest.TestSecret} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("access log holds %q", secret)
+		}
+	}
+}
+
+func TestCaptchaSkippedForTrustedAndEvents(t *testing.T) {
+	e := newCaptchaEnv(t, func(c *Config) {
+		c.SendLimitPerPhone = limit.Rate{N: 10, Per: time.Hour}
+		c.SendLimitGlobal = limit.Rate{N: 10, Per: time.Hour}
+	})
+	w, m := e.do("POST", "/send", sendBody(""), "Authorization", "Bearer "+testKey)
+	if w.Code != 200 {
+		t.Fatalf("trusted without captcha: %d %v", w.Code, m)
+	}
+	// A trusted caller's CaptchaVerifyParam is ignored, not verified.
+	e.advance(2 * time.Minute)
+	w, m = e.do("POST", "/send", sendBody("anything"), "Authorization", "Bearer "+testKey)
+	if w.Code != 200 {
+		t.Fatalf("trusted with a token: %d %v", w.Code, m)
+	}
+	e.advance(2 * time.Minute)
+	out, err := e.svc.Invoke(context.Background(), []byte(`{"Action":"SendSmsVerifyCode","PhoneNumber":"13800000000","CaptchaVerifyParam":"x"}`))
+	if err != nil || !strings.Contains(string(out), `"Code":"OK"`) {
+		t.Fatalf("event: %s %v", out, err)
+	}
+	if n := e.site.Requests(); n != 0 {
+		t.Errorf("the captcha provider was asked %d times for trusted callers", n)
+	}
+	if e.fake.SendCount() != 3 {
+		t.Errorf("sends = %d, want 3", e.fake.SendCount())
+	}
+}
+
+func TestCaptchaActions(t *testing.T) {
+	check := `{"PhoneNumber":"13800000000","VerifyCode":"1234"}`
+	// Default CAPTCHA_ACTIONS=send: checks need no captcha.
+	e := newCaptchaEnv(t, nil)
+	if w, m := e.do("POST", "/check", check); w.Code != 200 {
+		t.Fatalf("check with CAPTCHA_ACTIONS=send: %d %v", w.Code, m)
+	}
+	e = newCaptchaEnv(t, func(c *Config) { c.CaptchaActions = []string{"send", "check"} })
+	if w, m := e.do("POST", "/check", check); w.Code != 400 || m["Code"] != CodeCaptchaRequired {
+		t.Fatalf("check without captcha, CAPTCHA_ACTIONS=send,check: %d %v", w.Code, m)
+	}
+	if e.fake.Requests() != 0 {
+		t.Error("the check reached Dypnsapi without a captcha")
+	}
+	w, m := e.do("POST", "/check", `{"PhoneNumber":"13800000000","VerifyCode":"1234","CaptchaVerifyParam":"pass-1"}`)
+	if w.Code != 200 || m["Model"].(map[string]any)["VerifyResult"] != "UNKNOWN" {
+		t.Fatalf("check with captcha: %d %v", w.Code, m)
+	}
+}
+
+func TestCaptchaMisconfigured(t *testing.T) {
+	e := newCaptchaEnv(t, func(c *Config) { c.CaptchaSecret = "a-wrong-secret" })
+	w, m := e.do("POST", "/send", sendBody("pass-1"))
+	if w.Code != 500 || m["Code"] != CodeInternal || strings.Contains(w.Body.String(), "a-wrong-secret") {
+		t.Fatalf("wrong secret: %d %s", w.Code, w.Body)
+	}
+	if e.fake.Requests() != 0 {
+		t.Error("Dypnsapi was called after a captcha misconfiguration")
+	}
+}
+
+func TestCaptchaHCaptchaHostnames(t *testing.T) {
+	site := captchatest.NewServer(captchatest.Options{Flavor: captchatest.HCaptcha, SiteKey: "10000000-ffff", Hostname: "evil.example"})
+	defer site.Close()
+	e := newEnv(t, func(c *Config, _ *Options) {
+		c.CaptchaProvider, c.CaptchaEndpoint, c.CaptchaSecret = "hcaptcha", site.URL, captchatest.TestSecret
+		c.CaptchaSiteKey, c.CaptchaHostnames = "10000000-ffff", []string{"shop.example"}
+	})
+	w, m := e.do("POST", "/send", sendBody("pass-1"))
+	if w.Code != 403 || !strings.Contains(m["Message"].(string), "hostname-not-allowed") {
+		t.Fatalf("foreign hostname: %d %v", w.Code, m)
+	}
+	if got := site.Last(); got.SiteKey != "10000000-ffff" {
+		t.Errorf("sitekey = %q", got.SiteKey)
+	}
+}
+
+func TestCaptchaTestProviderOnlyInEmulator(t *testing.T) {
+	cfg := testConfig("http://127.0.0.1:1")
+	cfg.CaptchaProvider = "test"
+	if _, err := New(cfg, Options{}); err == nil || !strings.Contains(err.Error(), "CAPTCHA_PROVIDER=test") {
+		t.Fatalf("test provider outside the emulator: %v", err)
+	}
+	e := newEnv(t, func(c *Config, o *Options) { c.CaptchaProvider, o.Emulator = "test", true })
+	if w, m := e.do("POST", "/send", sendBody("nope")); w.Code != 403 || m["Code"] != CodeCaptchaFailed {
+		t.Fatalf("test provider, bad token: %d %v", w.Code, m)
+	}
+	if w, m := e.do("POST", "/send", sendBody("pass")); w.Code != 200 {
+		t.Fatalf("test provider, pass: %d %v", w.Code, m)
+	}
+}
+
+func TestCaptchaConfig(t *testing.T) {
+	cases := []struct {
+		name   string
+		mutate func(*Config)
+		want   string // a variable the error names; "" for valid
+	}{
+		{"off", func(c *Config) {}, ""},
+		{"unknown provider", func(c *Config) { c.CaptchaProvider = "recaptcha" }, "CAPTCHA_PROVIDER"},
+		{"aliyun without scene", func(c *Config) { c.CaptchaProvider = "aliyun" }, "CAPTCHA_SCENE_ID"},
+		{"aliyun", func(c *Config) { c.CaptchaProvider, c.CaptchaSceneID = "aliyun", "scene1" }, ""},
+		{"aliyun http endpoint", func(c *Config) {
+			c.CaptchaProvider, c.CaptchaSceneID, c.CaptchaEndpoint = "aliyun", "s", "http://captcha.cn-shanghai.aliyuncs.com"
+		}, "CAPTCHA_ENDPOINT"},
+		{"aliyun endpoint with path", func(c *Config) {
+			c.CaptchaProvider, c.CaptchaSceneID, c.CaptchaEndpoint = "aliyun", "s", "https://captcha.cn-shanghai.aliyuncs.com/x"
+		}, "CAPTCHA_ENDPOINT"},
+		{"aliyun hostnames", func(c *Config) {
+			c.CaptchaProvider, c.CaptchaSceneID, c.CaptchaHostnames = "aliyun", "s", []string{"a.example"}
+		}, "CAPTCHA_HOSTNAMES"},
+		{"turnstile without secret", func(c *Config) { c.CaptchaProvider = "turnstile" }, "CAPTCHA_SECRET"},
+		{"hcaptcha without secret", func(c *Config) { c.CaptchaProvider = "hcaptcha" }, "CAPTCHA_SECRET"},
+		{"turnstile", func(c *Config) { c.CaptchaProvider, c.CaptchaSecret = "turnstile", "s" }, ""},
+		{"turnstile loopback http", func(c *Config) {
+			c.CaptchaProvider, c.CaptchaSecret, c.CaptchaEndpoint = "turnstile", "s", "http://127.0.0.1:8/siteverify"
+		}, ""},
+		{"turnstile plain http", func(c *Config) {
+			c.CaptchaProvider, c.CaptchaSecret, c.CaptchaEndpoint = "turnstile", "s", "http://example.com/siteverify"
+		}, "CAPTCHA_ENDPOINT"},
+		{"check only", func(c *Config) { c.CaptchaProvider, c.CaptchaActions = "test", []string{"check"} }, "CAPTCHA_ACTIONS"},
+		{"unknown action", func(c *Config) { c.CaptchaProvider, c.CaptchaActions = "test", []string{"send", "login"} }, "CAPTCHA_ACTIONS"},
+		{"send,check", func(c *Config) { c.CaptchaProvider, c.CaptchaActions = "test", []string{"send", "check"} }, ""},
+		{"zero timeout", func(c *Config) { c.CaptchaProvider, c.CaptchaTimeout = "test", 0 }, "CAPTCHA_TIMEOUT"},
+		{"huge timeout", func(c *Config) { c.CaptchaProvider, c.CaptchaTimeout = "test", time.Hour }, "CAPTCHA_TIMEOUT"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := DefaultConfig()
+			tc.mutate(&c)
+			err := c.Validate()
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("unexpected error: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("error %v does not name %s", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestCaptchaEnv(t *testing.T) {
+	t.Setenv("CAPTCHA_PROVIDER", "hcaptcha")
+	t.Setenv("CAPTCHA_SECRET", "0x0000000000000000000000000000000000000000")
+	t.Setenv("CAPTCHA_SITE_KEY", "10000000-ffff-ffff-ffff-000000000001")
+	t.Setenv("CAPTCHA_ACTIONS", "send, check")
+	t.Setenv("CAPTCHA_HOSTNAMES", "shop.example, www.shop.example")
+	t.Setenv("CAPTCHA_TIMEOUT", "2s")
+	c, err := LoadConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := c.PublicCaptcha()
+	if pub.Provider != "hcaptcha" || pub.SiteKey != "10000000-ffff-ffff-ffff-000000000001" ||
+		strings.Join(pub.Actions, ",") != "send,check" || c.CaptchaTimeout != 2*time.Second ||
+		strings.Join(c.CaptchaHostnames, ",") != "shop.example,www.shop.example" {
+		t.Fatalf("config = %+v, public = %+v", c, pub)
+	}
+	if b, _ := json.Marshal(pub); strings.Contains(string(b), "0x0000") {
+		t.Errorf("public settings hold the secret: %s", b)
+	}
+	if (&Config{}).PublicCaptcha().Provider != "" {
+		t.Error("captcha off publishes a provider")
+	}
+}
+
+var _ = core.ActionSend
