@@ -34,22 +34,18 @@ const maxCaptchaTimeout = 30 * time.Second
 
 var captchaProviders = []string{captcha.ProviderAliyun, captcha.ProviderTurnstile, captcha.ProviderHCaptcha, captcha.ProviderTest}
 
-// CaptchaSettings are the public, non-secret captcha settings a client
-// needs to show the widget (GET /client-config publishes them).
-type CaptchaSettings struct {
-	Provider string   `json:"Provider"`          // CAPTCHA_PROVIDER; "" when off
-	Actions  []string `json:"Actions,omitempty"` // CAPTCHA_ACTIONS, when a provider is set
-	SiteKey  string   `json:"SiteKey,omitempty"` // CAPTCHA_SITE_KEY (Turnstile, hCaptcha)
-	SceneID  string   `json:"SceneId,omitempty"` // CAPTCHA_SCENE_ID (aliyun)
-}
-
-// PublicCaptcha returns the captcha settings a client may see.
-func (c *Config) PublicCaptcha() CaptchaSettings {
+// clientCaptcha is the public, non-secret part of the captcha settings: what
+// a page needs to show the widget (GET /client-config).
+func (c *Config) clientCaptcha() ClientCaptcha {
 	if c.CaptchaProvider == "" {
-		return CaptchaSettings{}
+		return ClientCaptcha{Actions: []string{}}
 	}
-	return CaptchaSettings{Provider: c.CaptchaProvider, Actions: slices.Clone(c.CaptchaActions),
-		SiteKey: c.CaptchaSiteKey, SceneID: c.CaptchaSceneID}
+	cc := ClientCaptcha{Provider: c.CaptchaProvider, Actions: slices.Clone(c.CaptchaActions),
+		SiteKey: c.CaptchaSiteKey, SceneId: c.CaptchaSceneID}
+	if c.CaptchaProvider == captcha.ProviderTest {
+		cc.PassPrefix = captcha.TestPassPrefix
+	}
+	return cc
 }
 
 // validateCaptcha checks the CAPTCHA_* variables: a known provider and

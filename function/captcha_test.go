@@ -41,7 +41,7 @@ func newCaptchaEnv(t *testing.T, mutate func(*Config)) *captchaEnv {
 	one := limit.Rate{N: 1, Per: time.Hour}
 	ce.env = newEnv(t, func(c *Config, o *Options) {
 		c.CaptchaProvider, c.CaptchaEndpoint, c.CaptchaSecret = "turnstile", ce.site.URL, captchatest.TestSecret
-		c.CaptchaTimeout = 100 * time.Millisecond
+		c.CaptchaTimeout = 10 * time.Second // generous: only a hang may time out
 		c.SendLimitPerPhone, c.SendLimitPerIP, c.SendLimitGlobal = one, one, one
 		o.Store = ce.store
 		if mutate != nil {
@@ -51,7 +51,7 @@ func newCaptchaEnv(t *testing.T, mutate func(*Config)) *captchaEnv {
 	return ce
 }
 
-func sendBody(token string) string {
+func captchaSend(token string) string {
 	if token == "" {
 		return `{"PhoneNumber":"13800000000"}`
 	}
@@ -66,14 +66,13 @@ func TestCaptchaBeforeLimitsAndUpstream(t *testing.T) {
 		status                      int
 		fault                       captchatest.Fault
 	}{
-		{"missing", sendBody(""), CodeCaptchaRequired, "CaptchaVerifyParam", 400, 0},
+		{"missing", captchaSend(""), CodeCaptchaRequired, "CaptchaVerifyParam", 400, 0},
 		{"empty", `{"PhoneNumber":"13800000000","CaptchaVerifyParam":""}`, CodeCaptchaRequired, "CaptchaVerifyParam", 400, 0},
 		{"not a string", `{"PhoneNumber":"13800000000","CaptchaVerifyParam":7}`, CodeInvalidParameters, "CaptchaVerifyParam", 400, 0},
-		{"too long", sendBody("pass" + strings.Repeat("x", MaxCaptchaParamBytes)), CodeInvalidParameters, "4096", 400, 0},
-		{"refused", sendBody("bot-token-123"), CodeCaptchaFailed, "invalid-input-response", 403, 0},
-		{"provider 5xx", sendBody("pass-a"), CodeCaptchaUnavailable, "http-503", 503, captchatest.FaultUnavailable},
-		{"provider garbage", sendBody("pass-b"), CodeCaptchaUnavailable, "bad-response", 503, captchatest.FaultGarbage},
-		{"provider hangs", sendBody("pass-c"), CodeCaptchaUnavailable, "timeout", 503, captchatest.FaultHang},
+		{"too long", captchaSend("pass" + strings.Repeat("x", MaxCaptchaParamBytes)), CodeInvalidParameters, "4096", 400, 0},
+		{"refused", captchaSend("bot-token-123"), CodeCaptchaFailed, "invalid-input-response", 403, 0},
+		{"provider 5xx", captchaSend("pass-a"), CodeCaptchaUnavailable, "http-503", 503, captchatest.FaultUnavailable},
+		{"provider garbage", captchaSend("pass-b"), CodeCaptchaUnavailable, "bad-response", 503, captchatest.FaultGarbage},
 	}
 	for _, r := range refusals {
 		if r.fault != 0 {
@@ -94,7 +93,7 @@ func TestCaptchaBeforeLimitsAndUpstream(t *testing.T) {
 		t.Errorf("the limit store was asked %d times before any captcha passed", n)
 	}
 	// No limit slot was taken: the one send each limit allows still works.
-	w, m := e.do("POST", "/send", sendBody("pass-good"))
+	w, m := e.do("POST", "/send", captchaSend("pass-good"))
 	if w.Code != 200 || e.fake.SendCount() != 1 {
 		t.Fatalf("good captcha: %d %v, sends %d", w.Code, m, e.fake.SendCount())
 	}
@@ -102,13 +101,13 @@ func TestCaptchaBeforeLimitsAndUpstream(t *testing.T) {
 		t.Errorf("siteverify form = %+v", got)
 	}
 	// A token is single-use: replaying it is refused before the limits.
-	w, m = e.do("POST", "/send", sendBody("pass-good"))
+	w, m = e.do("POST", "/send", captchaSend("pass-good"))
 	if w.Code != 403 || m["Code"] != CodeCaptchaFailed || e.store.allows.Load() != 1 {
 		t.Errorf("replayed token: %d %v, store asked %d times", w.Code, m, e.store.allows.Load())
 	}
 	// The access log has the outcome codes, never a token.
 	logs := e.logs.String()
-	for _, want := range []string{`"captcha":"success"`, `"captcha":"invalid-input-response"`, `"captcha":"missing"`, `"captcha":"timeout"`} {
+	for _, want := range []string{`"captcha":"success"`, `"captcha":"invalid-input-response"`, `"captcha":"missing"`, `"captcha":"http-503"`} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("access log lacks %s", want)
 		}
@@ -120,18 +119,33 @@ func TestCaptchaBeforeLimitsAndUpstream(t *testing.T) {
 	}
 }
 
+func TestCaptchaHangIsUnavailable(t *testing.T) {
+	e := newCaptchaEnv(t, func(c *Config) { c.CaptchaTimeout = 50 * time.Millisecond })
+	e.site.FailNext(1, captchatest.FaultHang)
+	w, m := e.do("POST", "/send", captchaSend("pass-1"))
+	if w.Code != 503 || m["Code"] != CodeCaptchaUnavailable || !strings.Contains(m["Message"].(string), "timeout") {
+		t.Fatalf("hanging provider: %d %v", w.Code, m)
+	}
+	if e.fake.Requests() != 0 || e.store.allows.Load() != 0 {
+		t.Errorf("after a captcha timeout: Dypnsapi requests %d, store asked %d times", e.fake.Requests(), e.store.allows.Load())
+	}
+	if !strings.Contains(e.logs.String(), `"captcha":"timeout"`) {
+		t.Errorf("access log lacks the timeout outcome")
+	}
+}
+
 func TestCaptchaSkippedForTrustedAndEvents(t *testing.T) {
 	e := newCaptchaEnv(t, func(c *Config) {
 		c.SendLimitPerPhone = limit.Rate{N: 10, Per: time.Hour}
 		c.SendLimitGlobal = limit.Rate{N: 10, Per: time.Hour}
 	})
-	w, m := e.do("POST", "/send", sendBody(""), "Authorization", "Bearer "+testKey)
+	w, m := e.do("POST", "/send", captchaSend(""), "Authorization", "Bearer "+testKey)
 	if w.Code != 200 {
 		t.Fatalf("trusted without captcha: %d %v", w.Code, m)
 	}
 	// A trusted caller's CaptchaVerifyParam is ignored, not verified.
 	e.advance(2 * time.Minute)
-	w, m = e.do("POST", "/send", sendBody("anything"), "Authorization", "Bearer "+testKey)
+	w, m = e.do("POST", "/send", captchaSend("anything"), "Authorization", "Bearer "+testKey)
 	if w.Code != 200 {
 		t.Fatalf("trusted with a token: %d %v", w.Code, m)
 	}
@@ -170,7 +184,7 @@ func TestCaptchaActions(t *testing.T) {
 
 func TestCaptchaMisconfigured(t *testing.T) {
 	e := newCaptchaEnv(t, func(c *Config) { c.CaptchaSecret = "a-wrong-secret" })
-	w, m := e.do("POST", "/send", sendBody("pass-1"))
+	w, m := e.do("POST", "/send", captchaSend("pass-1"))
 	if w.Code != 500 || m["Code"] != CodeInternal || strings.Contains(w.Body.String(), "a-wrong-secret") {
 		t.Fatalf("wrong secret: %d %s", w.Code, w.Body)
 	}
@@ -186,7 +200,7 @@ func TestCaptchaHCaptchaHostnames(t *testing.T) {
 		c.CaptchaProvider, c.CaptchaEndpoint, c.CaptchaSecret = "hcaptcha", site.URL, captchatest.TestSecret
 		c.CaptchaSiteKey, c.CaptchaHostnames = "10000000-ffff", []string{"shop.example"}
 	})
-	w, m := e.do("POST", "/send", sendBody("pass-1"))
+	w, m := e.do("POST", "/send", captchaSend("pass-1"))
 	if w.Code != 403 || !strings.Contains(m["Message"].(string), "hostname-not-allowed") {
 		t.Fatalf("foreign hostname: %d %v", w.Code, m)
 	}
@@ -202,10 +216,10 @@ func TestCaptchaTestProviderOnlyInEmulator(t *testing.T) {
 		t.Fatalf("test provider outside the emulator: %v", err)
 	}
 	e := newEnv(t, func(c *Config, o *Options) { c.CaptchaProvider, o.Emulator = "test", true })
-	if w, m := e.do("POST", "/send", sendBody("nope")); w.Code != 403 || m["Code"] != CodeCaptchaFailed {
+	if w, m := e.do("POST", "/send", captchaSend("nope")); w.Code != 403 || m["Code"] != CodeCaptchaFailed {
 		t.Fatalf("test provider, bad token: %d %v", w.Code, m)
 	}
-	if w, m := e.do("POST", "/send", sendBody("pass")); w.Code != 200 {
+	if w, m := e.do("POST", "/send", captchaSend("pass")); w.Code != 200 {
 		t.Fatalf("test provider, pass: %d %v", w.Code, m)
 	}
 }
@@ -270,7 +284,7 @@ func TestCaptchaEnv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub := c.PublicCaptcha()
+	pub := c.clientConfig().Captcha
 	if pub.Provider != "hcaptcha" || pub.SiteKey != "10000000-ffff-ffff-ffff-000000000001" ||
 		strings.Join(pub.Actions, ",") != "send,check" || c.CaptchaTimeout != 2*time.Second ||
 		strings.Join(c.CaptchaHostnames, ",") != "shop.example,www.shop.example" {
@@ -279,8 +293,13 @@ func TestCaptchaEnv(t *testing.T) {
 	if b, _ := json.Marshal(pub); strings.Contains(string(b), "0x0000") {
 		t.Errorf("public settings hold the secret: %s", b)
 	}
-	if (&Config{}).PublicCaptcha().Provider != "" {
+	if off := DefaultConfig(); off.clientConfig().Captcha.Provider != "" {
 		t.Error("captcha off publishes a provider")
+	}
+	test := DefaultConfig()
+	test.CaptchaProvider = "test"
+	if got := test.clientConfig().Captcha; got.PassPrefix != "pass" || got.Provider != "test" {
+		t.Errorf("test provider's client settings: %+v", got)
 	}
 }
 

@@ -64,7 +64,7 @@ type Config struct {
 
 	// Captcha before public sends (and checks, per CAPTCHA_ACTIONS).
 	// Provider, Actions, SiteKey and SceneID are public: clients need them
-	// to show the widget (see PublicCaptcha). Secret is not.
+	// to show the widget (clientCaptcha, GET /client-config). Secret is not.
 	CaptchaProvider  string        `envconfig:"CAPTCHA_PROVIDER"`
 	CaptchaActions   []string      `envconfig:"CAPTCHA_ACTIONS" default:"send"`
 	CaptchaEndpoint  string        `envconfig:"CAPTCHA_ENDPOINT"`

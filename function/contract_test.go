@@ -15,6 +15,7 @@ import (
 
 	"smsverify/core"
 	"smsverify/core/dypnstest"
+	"smsverify/function/captcha/captchatest"
 	"smsverify/function/limit"
 	"smsverify/internal/apitest"
 	"smsverify/web"
@@ -229,6 +230,19 @@ func TestContract(t *testing.T) {
 	down := newEnv(t, func(_ *Config, o *Options) { o.Store = downStore{} })
 	c.do(down, 503, CodeLimitStoreDown, "POST", "/send", sendBody)
 
+	// The captcha: missing, refused, unavailable, passed.
+	site := captchatest.NewServer(captchatest.Options{})
+	t.Cleanup(site.Close)
+	ce := newEnv(t, func(cfg *Config, _ *Options) {
+		cfg.CaptchaProvider, cfg.CaptchaEndpoint, cfg.CaptchaSecret = "turnstile", site.URL, captchatest.TestSecret
+		cfg.CaptchaActions = []string{"send", "check"}
+	})
+	c.do(ce, 400, CodeCaptchaRequired, "POST", "/send", sendBody)
+	c.do(ce, 403, CodeCaptchaFailed, "POST", "/check", `{"PhoneNumber":"13800000000","VerifyCode":"1234","CaptchaVerifyParam":"bot"}`)
+	site.FailNext(1, captchatest.FaultUnavailable)
+	c.do(ce, 503, CodeCaptchaUnavailable, "POST", "/send", `{"PhoneNumber":"13800000000","CaptchaVerifyParam":"pass-1"}`)
+	c.do(ce, 200, "", "POST", "/send", `{"PhoneNumber":"13800000000","CaptchaVerifyParam":"pass-2"}`)
+
 	// Every documented route of the function was exercised.
 	for _, route := range c.doc.Operations() {
 		if !c.routes[route] && !strings.Contains(route, "/demo/") && !strings.Contains(route, "/emulator/") {
@@ -247,9 +261,6 @@ func TestContract(t *testing.T) {
 // table has them (they are being built in parallel); remove each one as
 // it lands.
 var pendingCodes = map[string]int{
-	"CAPTCHA_REQUIRED":        400,
-	"CAPTCHA_FAILED":          403,
-	"CAPTCHA_UNAVAILABLE":     503,
 	"IDEMPOTENCY_IN_PROGRESS": 409,
 	"IDEMPOTENCY_KEY_REUSED":  422,
 }

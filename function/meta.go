@@ -35,7 +35,7 @@ type ClientCaptcha struct {
 // clientConfig builds the GET /client-config answer from the Config.
 func (c *Config) clientConfig() ClientConfig {
 	return ClientConfig{
-		Captcha:        ClientCaptcha{Provider: "", Actions: []string{}},
+		Captcha:        c.clientCaptcha(),
 		CodeLength:     c.CodeLength,
 		CodeType:       c.CodeType,
 		ValidTime:      c.ValidTime,

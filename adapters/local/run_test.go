@@ -146,7 +146,7 @@ func TestTestCaptchaNeedsEmulator(t *testing.T) {
 	t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", dypnstest.TestCredentials().AccessKeyID)
 	t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", dypnstest.TestCredentials().AccessKeySecret)
 	t.Setenv("CAPTCHA_PROVIDER", "test")
-	err := run(context.Background(), &syncbuf.Buffer{}, &syncbuf.Buffer{}, nil)
+	err := run(context.Background(), &syncbuf.Buffer{}, &syncbuf.Buffer{}, hooks{})
 	if err == nil || !strings.Contains(err.Error(), "CAPTCHA_PROVIDER=test") {
 		t.Fatalf("run with credentials and the test captcha: %v", err)
 	}
