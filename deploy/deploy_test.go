@@ -73,6 +73,8 @@ func TestChecksCatchBreakage(t *testing.T) {
 		{checkEmpty, "s.yaml", "${env('CAPTCHA_TIMEOUT', '3s')}", "${env('CAPTCHA_TIMEOUT', '')}"},
 		{checkEmpty, "template.yaml", "  CaptchaActions:\n    Type: String\n    Default: send", "  CaptchaActions:\n    Type: String\n    Default: ''"},
 		{checkEmpty, "s.yaml", "${env('LIMIT_STORE', 'memory')}", "${env('LIMIT_STORE')}"},
+		{checkEmpty, "s.yaml", "${env('LIMIT_MEMORY_MAX_KEYS', '200000')}", "${env('LIMIT_MEMORY_MAX_KEYS')}"},
+		{checkEnvT, "template.yaml", "LIMIT_MEMORY_MAX_KEYS: !Ref LimitMemoryMaxKeys", "LIMIT_MEMORY_KEYS: !Ref LimitMemoryMaxKeys"},
 		{checkEmpty, "template.yaml", "  LimitStore:\n    Type: String\n    Default: memory", "  LimitStore:\n    Type: String\n    Default: ''"},
 		{checkSQS, "template.yaml", "        - ReportBatchItemFailures", "        - SomethingElse"},
 		{checkSQS, "template.yaml", "    Condition: HasSqsQueue\n", ""},

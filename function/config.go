@@ -57,6 +57,7 @@ type Config struct {
 	CheckLimitPerIP    limit.Rate `envconfig:"CHECK_LIMIT_PER_IP" default:"30/5m"`
 	LimitStore         string     `envconfig:"LIMIT_STORE" default:"memory"`
 	RedisURL           string     `envconfig:"REDIS_URL"`
+	LimitMemoryMaxKeys int64      `envconfig:"LIMIT_MEMORY_MAX_KEYS" default:"200000"`
 	TrustedProxies     []string   `envconfig:"TRUSTED_PROXIES"`
 
 	VerifyTokenSecret string        `envconfig:"VERIFY_TOKEN_SECRET"`
@@ -231,6 +232,9 @@ func (c *Config) validateLimits(p *problems) {
 		if _, err := limit.ParseRate(r.rate.String()); r.rate.IsZero() || err != nil {
 			p.add(r.name, "must be a rate like 5/1h (N from 1 to %d, a period of whole milliseconds)", limit.MaxN)
 		}
+	}
+	if c.LimitMemoryMaxKeys < 1 {
+		p.add("LIMIT_MEMORY_MAX_KEYS", "must be at least 1")
 	}
 	switch c.LimitStore {
 	case "memory":

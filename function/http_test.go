@@ -399,12 +399,13 @@ func TestConfig(t *testing.T) {
 	t.Setenv("LIMIT_STORE", "redis")
 	t.Setenv("TRUSTED_PROXIES", "not-an-ip")
 	t.Setenv("VERIFY_TOKEN_SECRET", "too-short-token-secret")
+	t.Setenv("LIMIT_MEMORY_MAX_KEYS", "0")
 	_, err := LoadConfig()
 	if err == nil {
 		t.Fatal("bad config accepted")
 	}
 	for _, name := range []string{"ALIBABA_CLOUD_ACCESS_KEY_SECRET", "DYPNS_ENDPOINT", "SMS_CODE_LENGTH", "SMS_TEMPLATE_CODES",
-		"API_KEYS", "CORS_ALLOWED_ORIGINS", "REDIS_URL", "TRUSTED_PROXIES", "VERIFY_TOKEN_SECRET"} {
+		"API_KEYS", "CORS_ALLOWED_ORIGINS", "REDIS_URL", "TRUSTED_PROXIES", "VERIFY_TOKEN_SECRET", "LIMIT_MEMORY_MAX_KEYS"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error does not name %s: %v", name, err)
 		}
@@ -456,7 +457,7 @@ func TestDefaultConfig(t *testing.T) {
 	if c.SignName != "速通互联验证码" || c.TemplateCode != "100001" || len(c.TemplateCodes) != 5 || c.ValidTime != 300 ||
 		c.Interval != 60 || c.CodeLength != 4 || c.Timeout != 5*time.Second || c.Port != "8080" || c.Host != "127.0.0.1" ||
 		c.SendLimitPerPhone.String() != "5/1h" || c.LimitStore != "memory" || c.VerifyTokenTTL != 5*time.Minute ||
-		len(c.SchemeNames) != 1 || c.SchemeNames[0] != "" {
+		len(c.SchemeNames) != 1 || c.SchemeNames[0] != "" || c.LimitMemoryMaxKeys != limit.DefaultMemoryMaxKeys {
 		t.Errorf("defaults: %+v", c)
 	}
 	if err := c.Validate(); err != nil {

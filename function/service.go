@@ -119,7 +119,7 @@ func New(cfg Config, o Options) (*Service, error) {
 			}
 			s.store = limit.NewRedis(rc, "smsverify:")
 		default:
-			s.store = limit.NewMemory()
+			s.store = limit.NewMemoryWith(limit.MemoryOptions{MaxKeys: int(cfg.LimitMemoryMaxKeys)})
 		}
 	}
 	return s, nil

@@ -118,15 +118,13 @@ func (m *Memory) Claim(ctx context.Context, key, fingerprint string, lease time.
 		m.idem = make(map[string]*idemRecord)
 		m.idemSweep = minSweep
 	}
+	if err := m.room(1, now.UnixMilli()); err != nil {
+		return Claim{}, fmt.Errorf("limit: claim: %w", err)
+	}
 	tok := newToken()
 	m.idem[key] = &idemRecord{Record: Record{Fingerprint: fingerprint}, token: tok, expiry: now.Add(lease)}
 	if len(m.idem) >= m.idemSweep {
-		for k, r := range m.idem {
-			if !now.Before(r.expiry) {
-				delete(m.idem, k)
-			}
-		}
-		m.idemSweep = max(minSweep, 2*len(m.idem))
+		m.sweepIdem(now)
 	}
 	return Claim{Token: tok}, nil
 }

@@ -2,8 +2,11 @@ package limit
 
 import (
 	"context"
+	"encoding/binary"
+	"errors"
 	"fmt"
-	"sort"
+	"hash/maphash"
+	"slices"
 	"sync"
 	"time"
 )
@@ -11,72 +14,137 @@ import (
 // minSweep is the map size below which Memory never sweeps.
 const minSweep = 1024
 
+// DefaultMemoryMaxKeys is the number of entries (windows, used marks and
+// idempotency records) a Memory holds unless told otherwise: at about 100
+// bytes for a window with one event and at most a few hundred for a full
+// per-address window, it keeps the store within about 50 MB of a 128 MB
+// instance, leaving room for the runtime and the garbage collector.
+const DefaultMemoryMaxKeys = 200_000
+
+// fullSweepEvery spaces the sweeps of a full store, so that requests
+// refused while it is full cannot make every call scan the whole store.
+const fullSweepEvery = time.Second
+
+// ErrFull is returned when a Memory holds MaxKeys entries, none of them
+// expired, and a call needs a new one. The service answers it like a
+// store that is down: fail closed.
+var ErrFull = errors.New("limit: memory store is full (LIMIT_MEMORY_MAX_KEYS)")
+
 // Memory is a Store for a single instance: one mutex over plain maps. Stale
 // entries are swept whenever a map has doubled since the last sweep, so the
-// maps stay within about twice the number of live keys.
+// maps stay within about twice the number of live keys, and never beyond
+// MaxKeys entries in all.
+//
+// Keys are kept as 128-bit hashes under a random per-store seed, never as
+// the caller's strings: a window costs a fixed 16-byte name plus its event
+// times. Two keys would share a window only if their hashes collided, which
+// an outsider cannot aim for without the seed.
 type Memory struct {
-	mu  sync.Mutex
-	now func() time.Time // clock for mark expiry; Allow takes its own time
+	mu      sync.Mutex
+	now     func() time.Time // clock for mark expiry; Allow takes its own time
+	seeds   [2]maphash.Seed
+	maxKeys int
 
-	logs      map[logID]*eventLog
-	logsSweep int                  // sweep logs when len(logs) reaches this
-	marks     map[string]time.Time // used key → expiry of its mark
-	markSweep int                  // sweep marks when len(marks) reaches this
+	logs      map[keyHash]window // windows by hashed key and period
+	logsSweep int                // sweep logs when len(logs) reaches this
+	marks     map[keyHash]int64  // used key → expiry of its mark, Unix ns
+	markSweep int                // sweep marks when len(marks) reaches this
 
 	idem      map[string]*idemRecord // idempotency records, made on first Claim
 	idemSweep int                    // sweep idem when len(idem) reaches this
+
+	nextFullSweep time.Time // a full store sweeps again from then (m.now)
 }
 
-// logID names one sliding-window log.
-type logID struct {
-	key   string
-	perMs int64
-}
+// keyHash is the fixed-size name of a window or a mark.
+type keyHash [2]uint64
 
-// eventLog holds the times of counted events in milliseconds, ascending.
-type eventLog struct {
+// window is one sliding-window log: its period and the times of its
+// counted events in milliseconds, ascending.
+type window struct {
+	perMs  int64
 	events []int64
 }
 
-// prune drops the events at or before cutoff and returns how many remain.
-func (l *eventLog) prune(cutoff int64) int {
-	i := sort.Search(len(l.events), func(i int) bool { return l.events[i] > cutoff })
-	if i > 0 {
-		l.events = l.events[i:]
-	}
-	if len(l.events) == 0 {
-		l.events = nil // release the array
-	}
-	return len(l.events)
+// MemoryOptions configure NewMemoryWith.
+type MemoryOptions struct {
+	// MaxKeys bounds the entries held; 0 means DefaultMemoryMaxKeys.
+	MaxKeys int
 }
 
-// add records an event at ms, keeping the log sorted even if clocks disagree.
-func (l *eventLog) add(ms int64) {
-	i := sort.Search(len(l.events), func(i int) bool { return l.events[i] > ms })
-	l.events = append(l.events, 0)
-	copy(l.events[i+1:], l.events[i:])
-	l.events[i] = ms
-}
+// NewMemory returns an empty single-instance Store holding at most
+// DefaultMemoryMaxKeys entries.
+func NewMemory() *Memory { return NewMemoryWith(MemoryOptions{}) }
 
-// remove drops one event at ms, if there is one, and returns how many
-// remain.
-func (l *eventLog) remove(ms int64) int {
-	i := sort.Search(len(l.events), func(i int) bool { return l.events[i] >= ms })
-	if i < len(l.events) && l.events[i] == ms {
-		l.events = append(l.events[:i], l.events[i+1:]...)
+// NewMemoryWith returns an empty single-instance Store configured by o.
+func NewMemoryWith(o MemoryOptions) *Memory {
+	if o.MaxKeys <= 0 {
+		o.MaxKeys = DefaultMemoryMaxKeys
 	}
-	return len(l.events)
-}
-
-// NewMemory returns an empty single-instance Store.
-func NewMemory() *Memory {
 	return &Memory{
 		now:       time.Now,
-		logs:      make(map[logID]*eventLog),
+		seeds:     [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
+		maxKeys:   o.MaxKeys,
+		logs:      make(map[keyHash]window),
 		logsSweep: minSweep,
-		marks:     make(map[string]time.Time),
+		marks:     make(map[keyHash]int64),
 		markSweep: minSweep,
 	}
+}
+
+// hash names key (with the period perMs of a window, 0 for a mark).
+func (m *Memory) hash(key string, perMs int64) keyHash {
+	var per [8]byte
+	binary.LittleEndian.PutUint64(per[:], uint64(perMs))
+	var out keyHash
+	for i, seed := range m.seeds {
+		var h maphash.Hash
+		h.SetSeed(seed)
+		h.WriteString(key)
+		h.Write(per[:])
+		out[i] = h.Sum64()
+	}
+	return out
+}
+
+// entries is the number of entries held.
+func (m *Memory) entries() int { return len(m.logs) + len(m.marks) + len(m.idem) }
+
+// room makes sure n more entries fit, sweeping every expired entry once the
+// store is full (at most once per fullSweepEvery); else it returns ErrFull.
+// nowMs is the caller's time for windows.
+func (m *Memory) room(n int, nowMs int64) error {
+	if m.entries()+n <= m.maxKeys {
+		return nil
+	}
+	now := m.now()
+	if now.Before(m.nextFullSweep) {
+		return ErrFull
+	}
+	m.nextFullSweep = now.Add(fullSweepEvery)
+	m.sweepLogs(nowMs)
+	m.sweepMarks(now)
+	m.sweepIdem(now)
+	if m.entries()+n > m.maxKeys {
+		return ErrFull
+	}
+	return nil
+}
+
+// prune drops the events at or before cutoff from a window.
+func prune(events []int64, cutoff int64) []int64 {
+	i, _ := slices.BinarySearch(events, cutoff+1)
+	if i == len(events) {
+		return nil // release the array
+	}
+	return events[i:]
+}
+
+// addEvent records an event at ms, keeping the events sorted even if clocks
+// disagree.
+func addEvent(events []int64, ms int64) []int64 {
+	i, _ := slices.BinarySearch(events, ms+1)
+	return slices.Insert(events, i, ms)
 }
 
 // Allow implements Store.
@@ -88,48 +156,57 @@ func (m *Memory) Allow(ctx context.Context, now time.Time, reqs ...Request) (Dec
 		return Decision{}, err
 	}
 	nowMs := now.UnixMilli()
+	var buf [4]keyHash
+	ids := buf[:0]
+	for _, rq := range reqs {
+		ids = append(ids, m.hash(rq.Key, rq.Rate.Per.Milliseconds()))
+	}
 
 	m.mu.Lock()
 	defer m.mu.Unlock()
 
 	// Check every request first; count nothing unless all pass. p counts
-	// the events this call will add to the same log for earlier requests.
-	var buf [4]*eventLog
-	logs := buf[:0]
+	// the events this call will add to the same window for earlier
+	// requests; fresh counts the windows it will create.
+	fresh := 0
 	for i, rq := range reqs {
-		id := logID{rq.Key, rq.Rate.Per.Milliseconds()}
-		l := m.logs[id]
-		c := 0
-		if l != nil {
-			c = l.prune(nowMs - id.perMs)
+		perMs := rq.Rate.Per.Milliseconds()
+		w, ok := m.logs[ids[i]]
+		if ok {
+			w.events = prune(w.events, nowMs-perMs)
+			m.logs[ids[i]] = w
 		}
+		events := w.events
+		c := len(events)
 		p := 0
-		for _, prev := range reqs[:i] {
-			if prev.Key == rq.Key && prev.Rate.Per == rq.Rate.Per {
+		for j := range reqs[:i] {
+			if ids[j] == ids[i] {
 				p++
 			}
 		}
 		if c+p >= rq.Rate.N {
 			// The event whose expiry frees a slot is at index c+p-N of the
-			// log extended by the pending events (all at nowMs).
+			// window extended by the pending events (all at nowMs).
 			at := nowMs
 			if k := c + p - rq.Rate.N; k < c {
-				at = l.events[k]
+				at = events[k]
 			}
-			return Decision{Denied: i, RetryAfter: time.Duration(at+id.perMs-nowMs) * time.Millisecond}, nil
+			return Decision{Denied: i, RetryAfter: time.Duration(at+perMs-nowMs) * time.Millisecond}, nil
 		}
-		logs = append(logs, l)
+		if !ok && p == 0 {
+			fresh++
+		}
 	}
-	for i, rq := range reqs {
-		l := logs[i]
-		if l == nil {
-			id := logID{rq.Key, rq.Rate.Per.Milliseconds()}
-			if l = m.logs[id]; l == nil { // an earlier request may have made it
-				l = &eventLog{}
-				m.logs[id] = l
-			}
+	if fresh > 0 {
+		if err := m.room(fresh, nowMs); err != nil {
+			return Decision{}, err
 		}
-		l.add(nowMs)
+	}
+	for i, id := range ids {
+		w := m.logs[id]
+		w.perMs = reqs[i].Rate.Per.Milliseconds()
+		w.events = addEvent(w.events, nowMs)
+		m.logs[id] = w
 	}
 	if len(m.logs) >= m.logsSweep {
 		m.sweepLogs(nowMs)
@@ -149,18 +226,27 @@ func (m *Memory) Refund(ctx context.Context, now time.Time, reqs ...Request) err
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, rq := range reqs {
-		id := logID{rq.Key, rq.Rate.Per.Milliseconds()}
-		if l := m.logs[id]; l != nil && l.remove(nowMs) == 0 {
+		id := m.hash(rq.Key, rq.Rate.Per.Milliseconds())
+		w, ok := m.logs[id]
+		if !ok {
+			continue
+		}
+		if i, found := slices.BinarySearch(w.events, nowMs); found {
+			w.events = slices.Delete(w.events, i, i+1)
+		}
+		if len(w.events) == 0 {
 			delete(m.logs, id)
+		} else {
+			m.logs[id] = w
 		}
 	}
 	return nil
 }
 
-// sweepLogs drops the logs with no event in their window at nowMs.
+// sweepLogs drops the windows with no event in them at nowMs.
 func (m *Memory) sweepLogs(nowMs int64) {
-	for id, l := range m.logs {
-		if l.prune(nowMs-id.perMs) == 0 {
+	for id, w := range m.logs {
+		if len(prune(w.events, nowMs-w.perMs)) == 0 {
 			delete(m.logs, id)
 		}
 	}
@@ -176,13 +262,17 @@ func (m *Memory) MarkUsed(ctx context.Context, key string, ttl time.Duration) (b
 	if err != nil {
 		return false, fmt.Errorf("limit: mark used: %w", err)
 	}
+	id := m.hash(key, 0)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.now()
-	if m.marked(key, now) {
+	if m.marked(id, now) {
 		return false, nil
 	}
-	m.marks[key] = now.Add(ttl)
+	if err := m.room(1, now.UnixMilli()); err != nil {
+		return false, fmt.Errorf("limit: mark used: %w", err)
+	}
+	m.marks[id] = now.Add(ttl).UnixNano()
 	if len(m.marks) >= m.markSweep {
 		m.sweepMarks(now)
 	}
@@ -197,16 +287,17 @@ func (m *Memory) Used(ctx context.Context, key string) (bool, error) {
 	if key == "" {
 		return false, fmt.Errorf("limit: used: %w", errEmptyKey)
 	}
+	id := m.hash(key, 0)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.marked(key, m.now()), nil
+	return m.marked(id, m.now()), nil
 }
 
-// marked reports whether key has a live mark at now, dropping an expired one.
-func (m *Memory) marked(key string, now time.Time) bool {
-	exp, ok := m.marks[key]
-	if ok && !now.Before(exp) {
-		delete(m.marks, key)
+// marked reports whether id has a live mark at now, dropping an expired one.
+func (m *Memory) marked(id keyHash, now time.Time) bool {
+	exp, ok := m.marks[id]
+	if ok && now.UnixNano() >= exp {
+		delete(m.marks, id)
 		return false
 	}
 	return ok
@@ -214,20 +305,24 @@ func (m *Memory) marked(key string, now time.Time) bool {
 
 // sweepMarks drops the marks expired at now.
 func (m *Memory) sweepMarks(now time.Time) {
-	for k, exp := range m.marks {
-		if !now.Before(exp) {
-			delete(m.marks, k)
+	ns := now.UnixNano()
+	for id, exp := range m.marks {
+		if ns >= exp {
+			delete(m.marks, id)
 		}
 	}
 	m.markSweep = max(minSweep, 2*len(m.marks))
 }
 
+// sweepIdem drops the idempotency records expired at now.
+func (m *Memory) sweepIdem(now time.Time) {
+	for k, r := range m.idem {
+		if !now.Before(r.expiry) {
+			delete(m.idem, k)
+		}
+	}
+	m.idemSweep = max(minSweep, 2*len(m.idem))
+}
+
 // Close implements Store; it does nothing.
 func (m *Memory) Close() error { return nil }
-
-// size returns the number of logs and marks held, for tests.
-func (m *Memory) size() (logs, marks int) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return len(m.logs), len(m.marks)
-}

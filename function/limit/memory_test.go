@@ -2,7 +2,9 @@ package limit
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -41,7 +43,9 @@ func TestMemoryEviction(t *testing.T) {
 		if ok, err := m.MarkUsed(ctx, key, time.Minute); err != nil || !ok {
 			t.Fatalf("MarkUsed = %v, %v; want true", ok, err)
 		}
-		logs, marks := m.size()
+		m.mu.Lock()
+		logs, marks := len(m.logs), len(m.marks)
+		m.mu.Unlock()
 		maxLogs, maxMarks = max(maxLogs, logs), max(maxMarks, marks)
 	}
 	const live = 6000
@@ -96,4 +100,85 @@ func TestMemoryMarkExpiresExactly(t *testing.T) {
 
 func BenchmarkMemoryAllow(b *testing.B) {
 	benchAllow(b, NewMemory())
+}
+
+// BenchmarkMemoryBytesPerKey reports the heap Memory holds per tracked key
+// and window (B/key): allowed checks from distinct numbers and IPv6 /64s, as
+// in a rotating-address attack, each tracking two windows with one event.
+// The keys are built per call, as the service builds them, so the heap the
+// store keeps of them is counted.
+func BenchmarkMemoryBytesPerKey(b *testing.B) {
+	const checks = 50_000
+	ctx := context.Background()
+	phone, ip := Rate{5, 15 * time.Minute}, Rate{30, 5 * time.Minute}
+	var held uint64
+	var ms runtime.MemStats
+	for b.Loop() {
+		m := NewMemory()
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		before := ms.HeapAlloc
+		for i := range checks {
+			now := at(time.Duration(i) * time.Millisecond)
+			_, err := m.Allow(ctx, now,
+				Request{fmt.Sprintf("check:phone:%032x", i), phone},
+				Request{fmt.Sprintf("check:ip:2001:db8:%x:%x::/64", i>>16, i&0xffff), ip})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		held += ms.HeapAlloc - before
+		runtime.KeepAlive(m)
+	}
+	b.ReportMetric(float64(held)/float64(b.N)/(2*checks), "B/key")
+}
+
+// TestMemoryMaxKeys: a full store refuses new entries with ErrFull (and
+// counts nothing), keeps serving the entries it holds, and takes new ones
+// again once expired ones can be swept; a full store sweeps at most once
+// per fullSweepEvery.
+func TestMemoryMaxKeys(t *testing.T) {
+	ctx := context.Background()
+	clk := testclock.New(t0)
+	m := NewMemoryWith(MemoryOptions{MaxKeys: 4})
+	m.now = clk.Now
+	r := Rate{2, time.Minute}
+	for i := range 3 {
+		wantAllowed(t, allow(t, m, clk.Now(), Request{fmt.Sprintf("k%d", i), r}))
+	}
+	wantMark(t, m, "used", time.Hour, true) // 4 entries: full
+	if _, err := m.Allow(ctx, clk.Now(), Request{"k0", r}, Request{"new", r}); !errors.Is(err, ErrFull) {
+		t.Fatalf("Allow of a new key in a full store: %v, want ErrFull", err)
+	}
+	if _, err := m.MarkUsed(ctx, "used2", time.Hour); !errors.Is(err, ErrFull) {
+		t.Fatalf("MarkUsed of a new key in a full store: %v, want ErrFull", err)
+	}
+	if _, err := m.Claim(ctx, "idem", "fp", time.Minute); !errors.Is(err, ErrFull) {
+		t.Fatalf("Claim of a new key in a full store: %v, want ErrFull", err)
+	}
+	// The refused Allow counted nothing against k0, which still works.
+	wantAllowed(t, allow(t, m, clk.Now(), Request{"k0", r}))
+	wantDenied(t, allow(t, m, clk.Now(), Request{"k0", r}), 0, time.Minute)
+	wantMark(t, m, "used", time.Hour, false)
+
+	// Just before the windows expire, a refused call sweeps in vain.
+	clk.Add(time.Minute - time.Millisecond)
+	if _, err := m.Allow(ctx, clk.Now(), Request{"new", r}); !errors.Is(err, ErrFull) {
+		t.Fatalf("Allow before the windows expire: %v, want ErrFull", err)
+	}
+	// They expire, but the last full sweep was a millisecond ago: still full.
+	clk.Add(time.Millisecond)
+	if _, err := m.Allow(ctx, clk.Now(), Request{"new", r}); !errors.Is(err, ErrFull) {
+		t.Fatalf("Allow within %v of the last full sweep: %v, want ErrFull", fullSweepEvery, err)
+	}
+	clk.Add(fullSweepEvery)
+	wantAllowed(t, allow(t, m, clk.Now(), Request{"new", r}))
+	m.mu.Lock()
+	n := m.entries()
+	m.mu.Unlock()
+	if n != 2 { // "new" and the mark
+		t.Fatalf("after the sweep the store holds %d entries, want 2", n)
+	}
 }
