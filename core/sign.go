@@ -51,7 +51,9 @@ func Sign(in SignInput, secret string) (signature, signedHeaders string) {
 	var sts [len(Algorithm) + 1 + 2*sha256.Size]byte
 	mac := hmac.New(sha256.New, []byte(secret))
 	mac.Write(appendStringToSign(sts[:0], canonical))
-	return hex.EncodeToString(mac.Sum(sts[:0])), string(signed) // the MAC reuses sts's bytes
+	var sig [2 * sha256.Size]byte
+	hex.Encode(sig[:], mac.Sum(sts[:0])) // the MAC reuses sts's bytes
+	return string(sig[:]), string(signed)
 }
 
 // sortedLower appends hs to dst with lower-case names, sorted by name.
