@@ -2,6 +2,9 @@ package benchmarks
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"smsverify/core/dypnstest"
@@ -48,5 +51,39 @@ func TestV1AgainstCanned(t *testing.T) {
 	}
 	if after := up.counters(t); after.Conns == before.Conns {
 		t.Error("the V1 SDK did not connect to the loopback upstream")
+	}
+}
+
+// TestFunctionsAgainstFake checks that the three implementations of the
+// function's contract answer POST /send with Alibaba's OK, talking to the
+// fake that verifies signatures and runs Alibaba's rules.
+func TestFunctionsAgainstFake(t *testing.T) {
+	srv := dypnstest.NewServer(dypnstest.Options{})
+	defer srv.Close()
+	for _, k := range []string{"ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "DYPNS_ENDPOINT",
+		"SMS_LIMIT_PER_IP", "SMS_LIMIT_GLOBAL", "SMS_CODE_LENGTH", "SMS_VALID_TIME"} {
+		t.Setenv(k, "") // restored after the test; smsverifyHandler sets them
+	}
+	fn, err := smsverifyHandler(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sdk, err := sdkHandler(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	handlers := map[string]http.Handler{"smsverify": fn, "v3sdk": sdk, "floor": floorHandler(srv.URL)}
+	phones := map[string]string{"smsverify": "13800000011", "v3sdk": "13800000012", "floor": "13800000013"}
+	for name, h := range handlers {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodPost, "/send", strings.NewReader(`{"PhoneNumber":"`+phones[name]+`"}`))
+		req.Header.Set("Content-Type", "application/json")
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"Code":"OK"`) {
+			t.Errorf("%s: %d %s", name, rec.Code, rec.Body)
+		}
+		if got := srv.Codes(phones[name]); len(got) != 1 {
+			t.Errorf("%s: fake sent %d codes, want 1", name, len(got))
+		}
 	}
 }
