@@ -82,6 +82,8 @@ func format(v float64, unit string) string {
 		return fmt.Sprintf("%.1f µs", v/1000)
 	case "calls/s":
 		return fmt.Sprintf("%.0f/s", v)
+	case "conns/1000":
+		return fmt.Sprintf("%.1f", v)
 	default:
 		return strconv.FormatFloat(v, 'f', -1, 64)
 	}
@@ -90,6 +92,9 @@ func format(v float64, unit string) string {
 func ratio(a, b float64) string {
 	if b == 0 || a == 0 {
 		return "—"
+	}
+	if r := a / b; r < 0.01 {
+		return "<0.01×"
 	}
 	return fmt.Sprintf("%.2f×", a/b)
 }

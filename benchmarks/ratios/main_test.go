@@ -37,8 +37,10 @@ func TestTable(t *testing.T) {
 	for _, want := range []string{
 		"| Sign one request: time | 22.0 µs | 44.0 µs | 0.50× | V1 SDK: 88.0 µs | 0.25× |",
 		"| Send, 200 goroutines: calls/s | 4000/s | 1000/s | 4.00× | V1 SDK: 2000/s | 2.00× |",
-		"| Send, 200 goroutines: new connections per 1,000 calls | 0 | 746 | — | V1 SDK: 797 | — |",
+		"| Send, 200 goroutines: new connections per 1,000 calls | 0.0 | 746.0 | — | V1 SDK: 797.0 | — |",
 		"| Function, plain HTTP upstream: CPU per request | 120.0 µs | 464.9 µs | 0.26× | floor: 100.0 µs | 1.20× |",
+		"| Function, plain HTTP upstream: new upstream connections per 1,000 | 37.0 | 915.0 | 0.04× | floor: 176.0 | 0.21× |",
+		"| Function, TLS upstream: requests/s | 2361/s | 538/s | 4.39× | floor: 4153/s | 0.57× |",
 		"- Target, plain HTTP upstream: function CPU per request ≤ 1.1× the floor's: 1.20×, NOT met.",
 		"- Target, TLS upstream: function CPU per request ≤ 1.1× the floor's: 1.00×, met.",
 	} {
