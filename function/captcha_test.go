@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"smsverify/core"
+	"smsverify/core/dypnstest"
 	"smsverify/function/captcha/captchatest"
 	"smsverify/function/limit"
 )
@@ -304,3 +305,43 @@ func TestCaptchaEnv(t *testing.T) {
 }
 
 var _ = core.ActionSend
+
+// TestCaptchaAliyun runs Captcha 2.0 against the same dypnstest fake that
+// serves Dypnsapi, signed with the same credentials.
+func TestCaptchaAliyun(t *testing.T) {
+	e := newEnv(t, func(c *Config, _ *Options) {
+		c.CaptchaProvider, c.CaptchaSceneID = "aliyun", "scene-7"
+		c.CaptchaEndpoint = c.Endpoint // the fake serves both products
+	})
+	w, m := e.do("POST", "/send", captchaSend("bot"))
+	if w.Code != 403 || m["Code"] != CodeCaptchaFailed || !strings.Contains(m["Message"].(string), "F001") {
+		t.Fatalf("refused: %d %v", w.Code, m)
+	}
+	if e.fake.CaptchaCount() != 1 || e.fake.SendCount() != 0 {
+		t.Fatalf("captchas %d, sends %d", e.fake.CaptchaCount(), e.fake.SendCount())
+	}
+	e.fake.FailNext(1, dypnstest.FaultUnavailable)
+	if w, m := e.do("POST", "/send", captchaSend("pass-1")); w.Code != 503 || m["Code"] != CodeCaptchaUnavailable {
+		t.Fatalf("unavailable: %d %v", w.Code, m)
+	}
+	if w, m := e.do("POST", "/send", captchaSend("pass-2")); w.Code != 200 || e.fake.SendCount() != 1 {
+		t.Fatalf("passed: %d %v, sends %d", w.Code, m, e.fake.SendCount())
+	}
+	if last := e.fake.LastCaptcha(); last.SceneID != "scene-7" || last.VerifyCode != "T001" {
+		t.Errorf("the fake saw %+v", last)
+	}
+	if !strings.Contains(e.logs.String(), `"captcha":"T001"`) || strings.Contains(e.logs.String(), "pass-2") {
+		t.Error("access log: want the T001 outcome and no token")
+	}
+
+	bad := newEnv(t, func(c *Config, _ *Options) {
+		c.CaptchaProvider, c.CaptchaSceneID, c.CaptchaEndpoint = "aliyun", "scene-7", c.Endpoint
+		c.AccessKeySecret = "wrong-secret"
+	})
+	if w, m := bad.do("POST", "/send", captchaSend("pass-3")); w.Code != 500 || !strings.Contains(m["Message"].(string), "SignatureDoesNotMatch") {
+		t.Fatalf("wrong secret: %d %v", w.Code, m)
+	}
+	if bad.fake.SendCount() != 0 {
+		t.Error("a misconfigured captcha let a send through")
+	}
+}

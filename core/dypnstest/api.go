@@ -72,6 +72,11 @@ func (f *Fake) sweep(now time.Time) {
 			delete(f.nonces, k)
 		}
 	}
+	for k, at := range f.captcha.used {
+		if now.Sub(at) >= captchaMemory {
+			delete(f.captcha.used, k)
+		}
+	}
 	today := chinaDay(now)
 	for phone, ps := range f.phones {
 		ps.entries = forgetCodes(ps.entries, now)

@@ -121,16 +121,25 @@ func (f *Fake) authenticate(r *http.Request, now time.Time) (string, url.Values,
 	return action, params, nil
 }
 
+// actionVersions are the actions the fake serves and each one's API
+// version: Dypnsapi's two, and Captcha 2.0's VerifyIntelligentCaptcha.
+var actionVersions = map[string]string{
+	core.ActionSend:     core.APIVersion,
+	core.ActionCheck:    core.APIVersion,
+	ActionVerifyCaptcha: CaptchaAPIVersion,
+}
+
 // route accepts only POST / for an action and version the fake serves.
 func route(r *http.Request) (string, *gatewayError) {
 	if r.Method != http.MethodPost || r.URL.Path != "/" {
 		return "", errNotFound()
 	}
 	action := r.Header.Get("x-acs-action")
-	if action != core.ActionSend && action != core.ActionCheck {
+	version, ok := actionVersions[action]
+	if !ok {
 		return "", errNotFound()
 	}
-	if r.Header.Get("x-acs-version") != core.APIVersion {
+	if r.Header.Get("x-acs-version") != version {
 		return "", errVersion()
 	}
 	return action, nil

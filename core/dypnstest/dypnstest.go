@@ -21,6 +21,9 @@
 //     business errors as HTTP 200 with Success false;
 //   - CheckSmsVerifyCode: PASS once for a live generated code of the same
 //     scheme and number, UNKNOWN otherwise, CaseAuthPolicy;
+//   - VerifyIntelligentCaptcha (Captcha 2.0, version 2023-03-05, signed and
+//     checked like the rest): see serveVerifyCaptcha for how a token
+//     decides the answer;
 //   - faults for tests: latency, 503, 500, malformed and empty answers, and
 //     requests that never answer.
 //
@@ -134,6 +137,7 @@ type Fake struct {
 	onSend         func(Sent)
 
 	requests, sends, checks atomic.Int64
+	captchas                atomic.Int64
 	latency                 atomic.Int64 // time.Duration
 	done                    chan struct{}
 	closeOnce               sync.Once
@@ -142,6 +146,7 @@ type Fake struct {
 	faults    []faultRun
 	nonces    map[string]time.Time // key id + "\x00" + nonce -> first seen
 	phones    map[string]*phoneState
+	captcha   captchaState
 	lastSweep time.Time
 	seq       uint64 // for BizId
 }
@@ -159,6 +164,7 @@ func NewHandler(o Options) *Fake {
 		done:           make(chan struct{}),
 		nonces:         make(map[string]time.Time),
 		phones:         make(map[string]*phoneState),
+		captcha:        captchaState{used: make(map[[32]byte]time.Time)},
 	}
 	creds := o.Credentials
 	if len(creds) == 0 {
@@ -259,6 +265,8 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.serveSend(w, params, now)
 	case core.ActionCheck:
 		f.serveCheck(w, params, now)
+	case ActionVerifyCaptcha:
+		f.serveVerifyCaptcha(w, params, now)
 	}
 }
 
