@@ -167,19 +167,36 @@ func TestBrowser(t *testing.T) {
 		page := pageServer(t)
 		t.Setenv("CORS_ALLOWED_ORIGINS", page.URL)
 		t.Setenv("VERIFY_TOKEN_SECRET", strings.Repeat("k", 32))
+		t.Setenv("CAPTCHA_PROVIDER", "test")
 		api, _, _ := start(t)
 		ctx := tab(t, b)
 		const phone = "13800000000"
+		if st, m := post(t, api+"/send", `{"PhoneNumber":"13900000000"}`); st != 400 || m["Code"] != "CAPTCHA_REQUIRED" {
+			t.Fatalf("the API sends without a captcha: %d %v", st, m)
+		}
+		// Without the captcha ticked, the page refuses to send.
 		err := chromedp.Do(ctx,
 			chromedp.Navigate(demoURL(page.URL, api)),
 			waitFor(`body[data-ready="true"]`),
 			typeIn("#phone", phone),
+			click("#send"),
+			waitFor(`#status[data-code="CAPTCHA_REQUIRED"]`),
+		)
+		if err != nil {
+			t.Fatalf("send without captcha: %v", err)
+		}
+		err = chromedp.Do(ctx,
+			click("#captcha-test"),
 			click("#send"),
 			waitFor(`#status[data-state="ok"]`),
 			waitFor(`#send[data-countdown]`),
 		)
 		if err != nil {
 			t.Fatalf("send: %v", err)
+		}
+		// The token was used: the box is clear again for the next request.
+		if ticked, err := chromedp.Run(ctx, chromedp.JavascriptAttribute[bool](chromedp.CSS("#captcha-test"), "checked")); err != nil || ticked {
+			t.Errorf("captcha still ticked after the send (%v)", err)
 		}
 		disabled, err := chromedp.Run(ctx, chromedp.JavascriptAttribute[bool](chromedp.CSS("#send"), "disabled"))
 		if err != nil {
