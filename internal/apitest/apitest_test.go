@@ -41,6 +41,8 @@ func TestValidatorRejectsDoctoredAnswers(t *testing.T) {
 	const sendOK = `{"Code":"OK","Message":"OK","RequestId":"a","Success":true,"Model":{"BizId":"b"},"ResendAfter":60,"ExpiresIn":300}`
 	for _, a := range []answer{
 		{"send 200", "POST", "/send", 200, hdr(), sendOK, true},
+		{"send 200 replayed", "POST", "/send", 200, hdr("Idempotent-Replayed", "true"), sendOK, true},
+		{"send 200 replay header not true", "POST", "/send", 200, hdr("Idempotent-Replayed", "yes"), sendOK, false},
 		{"send 200 without X-Request-Id", "POST", "/send", 200, hdr("X-Request-Id", ""), sendOK, false},
 		{"send 200 with an undocumented field", "POST", "/send", 200, hdr(), strings.Replace(sendOK, `"ExpiresIn"`, `"Secret":"x","ExpiresIn"`, 1), false},
 		{"send 200 that is not a success", "POST", "/send", 200, hdr(), strings.Replace(sendOK, `"Success":true`, `"Success":false`, 1), false},
