@@ -1,6 +1,7 @@
 // Package core is a small, dependency-free client for Alibaba Cloud's Phone
 // Number Verification Service (号码认证服务), API Dypnsapi 2017-05-25:
-// SendSmsVerifyCode and CheckSmsVerifyCode.
+// SendSmsVerifyCode and CheckSmsVerifyCode, and (Client.Call) any other
+// RPC-style action signed the same way.
 //
 // It signs every request with Alibaba's V3 signature (ACS3-HMAC-SHA256),
 // validates every documented parameter before any network call, and turns
@@ -9,7 +10,8 @@
 // A *Client is safe for concurrent use and keeps connections alive. It never
 // retries a request that may have reached Alibaba, so a Send never delivers a
 // second SMS on its own: the only retry is a single redial when the TCP
-// connection could not be established at all.
+// connection could not be established at all, and redirects are never
+// followed. NeverReached tells a failure that certainly sent nothing.
 //
 // core never reads the environment (except through EnvCredentials, when the
 // caller asks for it) and never logs.
