@@ -27,9 +27,16 @@ const (
 
 // caller is who is asking.
 type caller struct {
-	kind string
-	ip   string // client IP for HTTP callers; "" for events
+	kind    string
+	ip      string // client IP for HTTP callers; "" for events
+	keyID   string // which API key, for trusted callers: a hash of it
+	idemKey string // the request's idempotency key, or ""
 }
+
+// identity names the caller an idempotency key belongs to: every public
+// caller is one (a retry may come from a new address), each API key is
+// one, and events are one.
+func (c caller) identity() string { return c.kind + ":" + c.keyID }
 
 func (c caller) trusted() bool { return c.kind != callerPublic }
 
@@ -96,7 +103,8 @@ type ErrorAnswer struct {
 // decodeParams decodes a JSON object of API parameters into dst. Every key
 // must be one of fields (else INVALID_PARAMETERS: unknown field) and, unless
 // allowed is nil, one of allowed (else FIELD_NOT_ALLOWED). Keys are matched
-// exactly; skip names keys that belong to the envelope (Action).
+// exactly; skip, for events, names the envelope's Action key (the envelope
+// also holds IdempotencyKey).
 func decodeParams(body []byte, fields, allowed []string, skip string, dst any) *apiError {
 	var keys map[string]json.RawMessage
 	if err := json.Unmarshal(body, &keys); err != nil || keys == nil {
@@ -109,7 +117,7 @@ func decodeParams(body []byte, fields, allowed []string, skip string, dst any) *
 	slices.Sort(names) // name the same field first every time
 	for _, k := range names {
 		switch {
-		case k == skip && skip != "":
+		case skip != "" && (k == skip || k == fieldIdempotencyKey):
 		case !slices.Contains(fields, k):
 			return newError(CodeInvalidParameters, "unknown field "+quoteField(k))
 		case allowed != nil && !slices.Contains(allowed, k):
@@ -267,18 +275,24 @@ func (s *Service) send(ctx context.Context, c caller, body []byte, skip string, 
 	if e != nil {
 		return nil, e
 	}
-	if e := s.checkCaptcha(ctx, c, captchaActionSend, body, al); e != nil {
-		return nil, e
-	}
-	l := s.sendLimits(c, req)
-	if e := s.allow(ctx, &l); e != nil {
-		return nil, e
-	}
-	ans, e := s.sendUpstream(ctx, c, req, al)
-	if e != nil {
-		s.refundSend(ctx, &l, e)
-	}
-	return ans, e
+	test := s.testNumber(req.PhoneNumber, al)
+	return s.idempotent(ctx, c, core.ActionSend, req, al, func() (any, *apiError) {
+		if e := s.checkCaptcha(ctx, c, captchaActionSend, body, al); e != nil {
+			return nil, e
+		}
+		l := s.sendLimits(c, req)
+		if e := s.allow(ctx, &l); e != nil {
+			return nil, e
+		}
+		if test {
+			return s.sendTest(ctx, c, req, al)
+		}
+		ans, e := s.sendUpstream(ctx, c, req, al)
+		if e != nil {
+			s.refundSend(ctx, &l, e)
+		}
+		return ans, e
+	})
 }
 
 // refundSend gives back the limit slots of a send that cost nothing. A send
@@ -352,6 +366,14 @@ func validTimeOf(req *core.SendRequest) int64 {
 	return 300
 }
 
+// intervalOf is the time in seconds until the next code may be sent.
+func intervalOf(req *core.SendRequest) int64 {
+	if req.Interval != nil {
+		return *req.Interval
+	}
+	return int64(core.DefaultInterval / time.Second)
+}
+
 // sendLimits are the limits a send takes: per number, per client address
 // (public callers only) and the global budget.
 func (s *Service) sendLimits(c caller, req *core.SendRequest) limitSet {
@@ -373,12 +395,8 @@ func (s *Service) sendUpstream(ctx context.Context, c caller, req *core.SendRequ
 		return nil, fromCore(err)
 	}
 	al.UpstreamID, al.BizID = res.RequestID, res.Model.BizId
-	interval := int64(core.DefaultInterval / time.Second)
-	if req.Interval != nil {
-		interval = *req.Interval
-	}
 	ans := &SendAnswer{Code: res.Code, Message: res.Message, RequestID: res.RequestID, Success: true,
-		Model: res.Model, ResendAfter: interval, ExpiresIn: validTimeOf(req)}
+		Model: res.Model, ResendAfter: intervalOf(req), ExpiresIn: validTimeOf(req)}
 	if !c.trusted() || req.ReturnVerifyCode == nil || !*req.ReturnVerifyCode {
 		ans.Model.VerifyCode = ""
 	}
@@ -394,14 +412,20 @@ func (s *Service) check(ctx context.Context, c caller, body []byte, skip string,
 	if e != nil {
 		return nil, e
 	}
-	if e := s.checkCaptcha(ctx, c, captchaActionCheck, body, al); e != nil {
-		return nil, e
-	}
-	l := s.checkLimits(c, req)
-	if e := s.allow(ctx, &l); e != nil {
-		return nil, e
-	}
-	return s.checkUpstream(ctx, req, al)
+	test := s.testNumber(req.PhoneNumber, al)
+	return s.idempotent(ctx, c, core.ActionCheck, req, al, func() (any, *apiError) {
+		if e := s.checkCaptcha(ctx, c, captchaActionCheck, body, al); e != nil {
+			return nil, e
+		}
+		l := s.checkLimits(c, req)
+		if e := s.allow(ctx, &l); e != nil {
+			return nil, e
+		}
+		if test {
+			return s.checkTest(ctx, req, al)
+		}
+		return s.checkUpstream(ctx, req, al)
+	})
 }
 
 // decodeCheck decodes and validates the caller's check parameters.
@@ -475,6 +499,11 @@ func (s *Service) usePass(ctx context.Context, req *core.CheckRequest, key strin
 		ans.Model.VerifyResult = core.VerifyUnknown // a replayed code
 		return nil
 	}
+	return s.issueToken(req, ans)
+}
+
+// issueToken adds a verification token to a PASS answer, when configured.
+func (s *Service) issueToken(req *core.CheckRequest, ans *CheckAnswer) *apiError {
 	if s.tokens == nil {
 		return nil
 	}

@@ -74,6 +74,9 @@ type Config struct {
 	CaptchaSiteKey   string        `envconfig:"CAPTCHA_SITE_KEY"`
 	CaptchaHostnames []string      `envconfig:"CAPTCHA_HOSTNAMES"`
 	CaptchaTimeout   time.Duration `envconfig:"CAPTCHA_TIMEOUT" default:"3s"`
+
+	IdempotencyTTL time.Duration `envconfig:"IDEMPOTENCY_TTL" default:"24h"`
+	TestNumbers    []string      `envconfig:"SMS_TEST_NUMBERS"`
 }
 
 // minAPIKeyLen keeps guessable keys out of API_KEYS.
@@ -103,7 +106,7 @@ func redactEnvError(err error) error {
 // normalize trims list entries and drops empty ones.
 func (c *Config) normalize() {
 	for _, l := range []*[]string{&c.TemplateCodes, &c.SchemeNames, &c.APIKeys, &c.CORSAllowedOrigins, &c.TrustedProxies,
-		&c.CaptchaActions, &c.CaptchaHostnames} {
+		&c.CaptchaActions, &c.CaptchaHostnames, &c.TestNumbers} {
 		out := (*l)[:0]
 		for _, s := range *l {
 			if s = strings.TrimSpace(s); s != "" {
@@ -145,6 +148,8 @@ func (c *Config) Validate() error {
 	c.validateLimits(&p)
 	c.validateTokens(&p)
 	c.validateCaptcha(&p)
+	c.validateIdempotency(&p)
+	c.validateTestNumbers(&p)
 	if len(p) > 0 {
 		return fmt.Errorf("config: %w", errors.Join(p...))
 	}

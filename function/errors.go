@@ -36,6 +36,12 @@ const (
 	CodeCaptchaRequired     = "CAPTCHA_REQUIRED"    // CAPTCHA_PROVIDER set, no CaptchaVerifyParam
 	CodeCaptchaFailed       = "CAPTCHA_FAILED"      // the provider refused the token
 	CodeCaptchaUnavailable  = "CAPTCHA_UNAVAILABLE" // the provider could not be asked: fail closed
+	// CodeIdempotencyInProgress: the first request with this
+	// Idempotency-Key is still running; retry after Retry-After.
+	CodeIdempotencyInProgress = "IDEMPOTENCY_IN_PROGRESS"
+	// CodeIdempotencyKeyReused: the Idempotency-Key was first used with
+	// other parameters.
+	CodeIdempotencyKeyReused = "IDEMPOTENCY_KEY_REUSED"
 )
 
 // localStatus is the error table for local codes.
@@ -64,6 +70,9 @@ var localStatus = map[string]int{
 	CodeCaptchaRequired:     http.StatusBadRequest,
 	CodeCaptchaFailed:       http.StatusForbidden,
 	CodeCaptchaUnavailable:  http.StatusServiceUnavailable,
+
+	CodeIdempotencyInProgress: http.StatusConflict,
+	CodeIdempotencyKeyReused:  http.StatusUnprocessableEntity,
 }
 
 // kindStatus is the error table for Alibaba's codes, by core's
@@ -131,7 +140,11 @@ type apiError struct {
 	RequestID  string        // Alibaba's, when the failure came from Alibaba
 	RetryAfter time.Duration // for 429
 	Transient  bool          // a retry later may succeed: events raise it
-	cause      error         // logged, never shown
+	// reached is set when the request may have reached Alibaba (an answer,
+	// a timeout, garbage): an idempotency key is then kept with the
+	// answer, never released for a retry that could send a second SMS.
+	reached bool
+	cause   error // logged, never shown
 }
 
 func (e *apiError) Error() string { return e.Code + ": " + e.Message }
@@ -154,11 +167,11 @@ func fromCore(err error) *apiError {
 	}
 	var ce *core.Error
 	if !errors.As(err, &ce) {
-		return &apiError{Status: http.StatusBadGateway, Code: CodeUpstreamUnreachable, Message: "upstream call failed", Transient: true, cause: err}
+		return &apiError{Status: http.StatusBadGateway, Code: CodeUpstreamUnreachable, Message: "upstream call failed", Transient: true, reached: true, cause: err}
 	}
 	e := &apiError{
 		Status: kindStatus[ce.Kind()], Code: ce.Code, Message: ce.Message, RequestID: ce.RequestID,
-		Transient: core.IsTransient(err), cause: err,
+		Transient: core.IsTransient(err), reached: !core.NeverReached(err), cause: err,
 	}
 	if local, ok := coreLocalCodes[ce.Code]; ok {
 		e.Code = local

@@ -18,17 +18,27 @@ import (
 // It answers with the same JSON as the HTTP API. Business failures (bad
 // input, limits, a wrong code) are answered with a nil error; transient
 // failures (timeouts, upstream 5xx, the limit store down) return a non-nil
-// error, so the platform's retry applies.
+// error, so the platform's retry applies. A replayed answer (an event with
+// an IdempotencyKey seen before) is always answered, never raised, and
+// carries "IdempotentReplayed":true: a retry could not change it.
 func (s *Service) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	start := time.Now()
 	ctx, id := withRequestID(ctx)
 	al := &accessLog{Action: "event", Caller: callerEvent}
 	ans, e := s.invoke(ctx, payload, al)
 	var out []byte
-	if e != nil {
-		al.Code, al.Status, al.Err = e.Code, e.Status, e.cause
+	rp, isReplay := ans.(*replayed)
+	switch {
+	case e != nil:
+		al.Code, al.Status = e.Code, e.Status
+		if al.Err == nil {
+			al.Err = e.cause
+		}
 		out = marshal(errorAnswer(e, id))
-	} else {
+	case isReplay:
+		al.Code, al.Status = rp.code, rp.status
+		out = rp.eventBody()
+	default:
 		al.Code, al.Status = CodeOK, 200
 		out = marshal(ans)
 	}
@@ -44,12 +54,17 @@ func (s *Service) invoke(ctx context.Context, payload []byte, al *accessLog) (an
 		return nil, newError(CodeBodyTooLarge, "event is larger than "+strconv.Itoa(MaxBodyBytes)+" bytes")
 	}
 	var env struct {
-		Action string `json:"Action"`
+		Action         string          `json:"Action"`
+		IdempotencyKey json.RawMessage `json:"IdempotencyKey"`
 	}
 	if err := json.Unmarshal(payload, &env); err != nil {
 		return nil, newError(CodeInvalidJSON, "event must be a JSON object with an Action")
 	}
 	c := caller{kind: callerEvent}
+	var e *apiError
+	if c.idemKey, e = eventIdempotencyKey(ctx, env.IdempotencyKey); e != nil {
+		return nil, e
+	}
 	switch env.Action {
 	case core.ActionSend:
 		return s.send(ctx, c, payload, "Action", al)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"errors"
 	"io"
 	"mime"
@@ -116,6 +117,9 @@ func (s *Service) serveAction(ctx context.Context, w http.ResponseWriter, r *htt
 		return e
 	}
 	al.Caller = c.kind
+	if c.idemKey, e = headerIdempotencyKey(r); e != nil {
+		return e
+	}
 	body, e := readBody(w, r)
 	if e != nil {
 		return e
@@ -123,6 +127,16 @@ func (s *Service) serveAction(ctx context.Context, w http.ResponseWriter, r *htt
 	ans, e := run(ctx, c, body, "", al)
 	if e != nil {
 		return e
+	}
+	if rp, ok := ans.(*replayed); ok {
+		h := w.Header()
+		h.Set(HeaderIdempotentReplayed, "true")
+		if ra := rp.retryAfter(); ra > 0 {
+			h.Set("Retry-After", strconv.FormatInt(ra, 10))
+		}
+		al.Code, al.Status = rp.code, rp.status
+		writeJSON(w, rp.status, rp.body)
+		return nil
 	}
 	al.Code, al.Status = CodeOK, http.StatusOK
 	writeJSON(w, http.StatusOK, marshal(ans))
@@ -184,7 +198,7 @@ func (s *Service) authenticate(r *http.Request, ip string) (caller, *apiError) {
 			match |= subtle.ConstantTimeCompare(sum[:], k[:])
 		}
 		if match == 1 {
-			return caller{kind: callerTrusted, ip: ip}, nil
+			return caller{kind: callerTrusted, ip: ip, keyID: hex.EncodeToString(sum[:8])}, nil
 		}
 	}
 	return caller{}, newError(CodeUnauthorized, "invalid API key")
@@ -251,7 +265,7 @@ func (s *Service) cors(h http.Header, r *http.Request) {
 	default:
 		return
 	}
-	h.Set("Access-Control-Expose-Headers", "Retry-After, X-Request-Id, Idempotent-Replayed")
+	h.Set("Access-Control-Expose-Headers", "Retry-After, X-Request-Id, "+HeaderIdempotentReplayed)
 }
 
 // preflight answers OPTIONS: 204, with the CORS grant when the origin is
@@ -264,7 +278,7 @@ func (s *Service) preflight(w http.ResponseWriter, r *http.Request, al *accessLo
 		h.Add("Vary", "Access-Control-Request-Method")
 		h.Add("Vary", "Access-Control-Request-Headers")
 		h.Set("Access-Control-Allow-Methods", "POST, OPTIONS")
-		h.Set("Access-Control-Allow-Headers", "Content-Type, Authorization, Idempotency-Key")
+		h.Set("Access-Control-Allow-Headers", "Content-Type, Authorization, "+HeaderIdempotencyKey)
 		h.Set("Access-Control-Max-Age", "600")
 	}
 	al.Code, al.Status = CodeOK, http.StatusNoContent

@@ -51,6 +51,8 @@ type accessLog struct {
 	BizID      string
 	Result     string // VerifyResult for checks
 	Captcha    string // the captcha outcome code (T001, success, F001, timeout, …), never the token
+	Replayed   bool   // answered from an idempotency record
+	TestNumber bool   // a number from SMS_TEST_NUMBERS: no upstream call
 	Err        error  // the cause behind a failure (never carries a secret or code)
 }
 
@@ -83,6 +85,12 @@ func (s *Service) logAccess(ctx context.Context, a *accessLog, ms float64) {
 	}
 	if a.Captcha != "" {
 		attrs = append(attrs, slog.String("captcha", a.Captcha))
+	}
+	if a.Replayed {
+		attrs = append(attrs, slog.Bool("idempotent_replayed", true))
+	}
+	if a.TestNumber {
+		attrs = append(attrs, slog.Bool("test_number", true))
 	}
 	if a.Err != nil {
 		attrs = append(attrs, slog.String("error", a.Err.Error()))

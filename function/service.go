@@ -67,6 +67,8 @@ type Service struct {
 	proxies []netip.Prefix
 	origins map[string]bool
 	now     func() time.Time
+
+	testNumbers map[string]string // SMS_TEST_NUMBERS: number → fixed code
 }
 
 // New validates cfg and builds the Service. Close releases its store.
@@ -104,6 +106,8 @@ func New(cfg Config, o Options) (*Service, error) {
 	for _, origin := range cfg.CORSAllowedOrigins {
 		s.origins[origin] = true
 	}
+	s.testNumbers, _ = parseTestNumbers(cfg.TestNumbers) // validated above
+	s.logTestNumbers()
 	if cfg.VerifyTokenSecret != "" {
 		s.tokens, err = verifytoken.NewIssuer([]byte(cfg.VerifyTokenSecret), cfg.VerifyTokenTTL, verifytoken.WithClock(s.now))
 		if err != nil {

@@ -75,6 +75,45 @@ func TestSQSAllGood(t *testing.T) {
 	}
 }
 
+// TestSQSRedelivery: a redelivered record (same messageId) is answered from
+// its first delivery and sends no second SMS, even after a transient
+// failure that may have reached Alibaba; a new message runs.
+func TestSQSRedelivery(t *testing.T) {
+	env := newTestEnv(t)
+	e := fixture[events.SQSEvent](t, "sqs-event.json")
+	e.Records = e.Records[:1]
+	e.Records[0].Body = `{"Action":"SendSmsVerifyCode","PhoneNumber":"13800000000"}`
+	for i := range 2 {
+		ans, err := env.h.handle(lambdaCtx(t), mustJSON(t, e))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b := string(mustJSON(t, ans)); b != `{"batchItemFailures":[]}` {
+			t.Errorf("delivery %d: answer = %s", i, b)
+		}
+	}
+	if n := env.fake.Requests(); n != 1 {
+		t.Errorf("fake saw %d requests after a redelivery, want 1", n)
+	}
+	// A 503 may have come after the SMS left: the record is retried once,
+	// and its redelivery is answered from the first delivery.
+	e.Records[0].MessageId = "second-message"
+	e.Records[0].Body = `{"Action":"SendSmsVerifyCode","PhoneNumber":"13900000000"}`
+	env.fake.FailNext(1, dypnstest.FaultUnavailable)
+	for i, want := range []string{`{"batchItemFailures":[{"itemIdentifier":"second-message"}]}`, `{"batchItemFailures":[]}`} {
+		ans, err := env.h.handle(lambdaCtx(t), mustJSON(t, e))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b := string(mustJSON(t, ans)); b != want {
+			t.Errorf("delivery %d: answer = %s, want %s", i, b, want)
+		}
+	}
+	if n := env.fake.Requests(); n != 2 {
+		t.Errorf("fake saw %d requests in all, want 2 (no resend on redelivery)", n)
+	}
+}
+
 // TestDirectInvocation: the event API through handle, as Step Functions or
 // `aws lambda invoke` would call it.
 func TestDirectInvocation(t *testing.T) {

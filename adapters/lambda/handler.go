@@ -165,7 +165,9 @@ func functionError(err error) error {
 // sqs hands each record's body to the event API, one at a time, and reports
 // only the records whose failure is transient: a permanently bad record (not
 // JSON, bad input) has been logged by the service and is not retried. Each
-// record's access log carries "<AwsRequestID>/<messageId>".
+// record's access log carries "<AwsRequestID>/<messageId>", and the
+// messageId is its idempotency key, so a redelivered record that was sent
+// is answered from the first delivery, not sent again.
 func (h *handler) sqs(ctx context.Context, e events.SQSEvent) events.SQSEventResponse {
 	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
 	id := function.RequestID(ctx)
@@ -174,7 +176,10 @@ func (h *handler) sqs(ctx context.Context, e events.SQSEvent) events.SQSEventRes
 		if id != "" {
 			rid = id + "/" + rid
 		}
-		if _, err := h.svc.Invoke(function.WithRequestID(ctx, rid), []byte(rec.Body)); err != nil {
+		// The messageId survives redeliveries: it is the record's
+		// idempotency key unless the body names one.
+		rctx := function.WithIdempotencyKey(function.WithRequestID(ctx, rid), rec.MessageId)
+		if _, err := h.svc.Invoke(rctx, []byte(rec.Body)); err != nil {
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
 		}
 	}
