@@ -14,8 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/chromedp"
 
+	"smsverify/function/captcha/captchatest"
 	"smsverify/web"
 )
 
@@ -125,6 +127,42 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	}
 }
 
+// fakeTurnstile stands in for Cloudflare's api.js: a button whose click
+// hands the page a token the siteverify fake passes.
+const fakeTurnstile = `window.fakeResets = 0;
+window.turnstile = {
+  render(el, o) {
+    const b = document.createElement("button");
+    b.type = "button"; b.id = "fake-turnstile";
+    b.textContent = "fake Turnstile " + o.sitekey;
+    b.onclick = () => o.callback("pass-turnstile-" + Date.now());
+    el.append(b);
+    return "w1";
+  },
+  reset(id) { window.fakeResets++; },
+};`
+
+// fakeWidget answers the tab's requests for pattern with script, in the
+// browser: nothing leaves the machine.
+func fakeWidget(t *testing.T, ctx context.Context, pattern, script string) {
+	t.Helper()
+	paused := chromedp.Events(ctx, fetch.RequestPaused)
+	if _, err := chromedp.Call(ctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: pattern}}}); err != nil {
+		t.Fatalf("Fetch.enable: %v", err)
+	}
+	go func() {
+		for ev, err := range paused {
+			if err != nil {
+				return
+			}
+			_, _ = chromedp.Call(ctx, fetch.FulfillRequest, fetch.FulfillRequestParams{
+				RequestID: ev.RequestID, ResponseCode: 200, Body: []byte(script),
+				ResponseHeaders: []*fetch.HeaderEntry{{Name: "Content-Type", Value: "text/javascript"}},
+			})
+		}
+	}()
+}
+
 // attr reads an attribute of the element sel selects ("" if absent).
 func attr(t *testing.T, ctx context.Context, sel, name string) string {
 	t.Helper()
@@ -228,6 +266,45 @@ func TestBrowser(t *testing.T) {
 		if !strings.HasPrefix(verdict, "PASS") || claims["phone_number"] != phone || claims["iss"] != "smsverify" ||
 			claims["sub"] != "+86"+phone || claims["phone_number_verified"] != true {
 			t.Errorf("page shows %q and claims %v", verdict, claims)
+		}
+	})
+
+	t.Run("TurnstileWidget", func(t *testing.T) {
+		clearCredentials(t)
+		site := captchatest.NewServer(captchatest.Options{})
+		t.Cleanup(site.Close)
+		page := pageServer(t)
+		t.Setenv("CORS_ALLOWED_ORIGINS", page.URL)
+		t.Setenv("CAPTCHA_PROVIDER", "turnstile")
+		t.Setenv("CAPTCHA_ENDPOINT", site.URL)
+		t.Setenv("CAPTCHA_SECRET", captchatest.TestSecret)
+		t.Setenv("CAPTCHA_SITE_KEY", "0x4AAAAAAAtestsitekey")
+		api, _, _ := start(t)
+		ctx := tab(t, b)
+		fakeWidget(t, ctx, "https://challenges.cloudflare.com/*", fakeTurnstile)
+		const phone = "13800000003"
+		err := chromedp.Do(ctx,
+			chromedp.Navigate(demoURL(page.URL, api)),
+			waitFor(`body[data-ready="true"]`),
+			waitFor(`#fake-turnstile`),
+			typeIn("#phone", phone),
+			click("#fake-turnstile"),
+			click("#send"),
+			waitFor(`#status[data-state="ok"]`),
+		)
+		screenshot(t, ctx, "turnstile")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sent := codes(t, api, phone); len(sent) != 1 {
+			t.Errorf("emulator sent %v", sent)
+		}
+		if got := text(t, ctx, "#fake-turnstile"); !strings.Contains(got, "0x4AAAAAAAtestsitekey") {
+			t.Errorf("widget rendered with %q, want the site key from /client-config", got)
+		}
+		resets, err := chromedp.Run(ctx, chromedp.Evaluate[int]("window.fakeResets"))
+		if err != nil || resets != 1 {
+			t.Errorf("widget resets after the send: %d (%v), want 1", resets, err)
 		}
 	})
 
