@@ -26,7 +26,7 @@ func signSend(r *SendRequest, creds Credentials) string {
 	}
 	sig, signed := Sign(SignInput{Method: "POST", Path: "/", Query: query, Headers: hs[:], BodySHA256: EmptySHA256},
 		creds.AccessKeySecret)
-	return AuthorizationHeader(creds.AccessKeyID, signed, sig)
+	return authorizationHeader(creds.AccessKeyID, signed, sig)
 }
 
 // BenchmarkSign measures signSend (budget: 3 µs and 15 allocations, see

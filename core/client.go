@@ -326,7 +326,7 @@ func (c *Client) do(ctx context.Context, version, action, query string, creds Cr
 			h[canonicalName(x.Name)] = []string{x.Value}
 		}
 	}
-	h["Authorization"] = []string{AuthorizationHeader(creds.AccessKeyID, names, sig)}
+	h["Authorization"] = []string{authorizationHeader(creds.AccessKeyID, names, sig)}
 	h["Accept"] = []string{"application/json"}
 	resp, err := c.hc.Do(req)
 	if err != nil {

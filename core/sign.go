@@ -106,8 +106,8 @@ func appendStringToSign(b, canonical []byte) []byte {
 	return hex.AppendEncode(b, sum[:])
 }
 
-// AuthorizationHeader formats the Authorization header value.
-func AuthorizationHeader(accessKeyID, signedHeaders, signature string) string {
+// authorizationHeader formats the Authorization header value.
+func authorizationHeader(accessKeyID, signedHeaders, signature string) string {
 	return Algorithm + " Credential=" + accessKeyID + ",SignedHeaders=" + signedHeaders + ",Signature=" + signature
 }
 
@@ -148,7 +148,7 @@ func SignRequest(r *http.Request, bodySHA256 string, c Credentials, t time.Time,
 		Method: r.Method, Path: r.URL.EscapedPath(), Query: CanonicalQuery(q),
 		Headers: hs, BodySHA256: bodySHA256,
 	}, c.AccessKeySecret)
-	r.Header.Set("Authorization", AuthorizationHeader(c.AccessKeyID, signed, sig))
+	r.Header.Set("Authorization", authorizationHeader(c.AccessKeyID, signed, sig))
 	return nil
 }
 

@@ -34,7 +34,7 @@ func resign(r *http.Request, c core.Credentials, names ...string) {
 		Method: r.Method, Path: "/", Query: core.CanonicalQuery(q), Headers: hs,
 		BodySHA256: r.Header.Get("x-acs-content-sha256"),
 	}, c.AccessKeySecret)
-	r.Header.Set("Authorization", core.AuthorizationHeader(c.AccessKeyID, signed, sig))
+	r.Header.Set("Authorization", "ACS3-HMAC-SHA256 Credential="+c.AccessKeyID+",SignedHeaders="+signed+",Signature="+sig)
 }
 
 var baseSigned = []string{"host", "x-acs-action", "x-acs-content-sha256", "x-acs-date", "x-acs-signature-nonce", "x-acs-version"}
