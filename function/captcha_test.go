@@ -135,6 +135,22 @@ func TestCaptchaHangIsUnavailable(t *testing.T) {
 	}
 }
 
+// TestCaptchaUnavailableErrorType: events skip the captcha, so no Invoke
+// raises it today; the answer is still transient with its own platform
+// error type, so a caller that relays it can retry on CaptchaUnavailable.
+func TestCaptchaUnavailableErrorType(t *testing.T) {
+	e := newCaptchaEnv(t, nil)
+	e.site.FailNext(1, captchatest.FaultUnavailable)
+	ae := e.svc.checkCaptcha(context.Background(), caller{kind: callerPublic, ip: "203.0.113.7"}, captchaActionSend,
+		[]byte(captchaSend("pass-1")), &accessLog{})
+	if ae == nil {
+		t.Fatal("an unavailable captcha passed")
+	}
+	if !ae.Transient || ErrorType(ae) != ErrorTypeCaptchaUnavailable {
+		t.Fatalf("unavailable captcha: %v, error type %q", ae, ErrorType(ae))
+	}
+}
+
 func TestCaptchaSkippedForTrustedAndEvents(t *testing.T) {
 	e := newCaptchaEnv(t, func(c *Config) {
 		c.SendLimitPerPhone = limit.Rate{N: 10, Per: time.Hour}

@@ -116,6 +116,7 @@ var errorTypes = map[string]string{
 	CodeUpstreamUnreachable: ErrorTypeUpstreamUnavailable,
 	CodeUpstreamBadAnswer:   ErrorTypeUpstreamUnavailable,
 	CodeLimitStoreDown:      ErrorTypeLimitStoreUnavailable,
+	CodeCaptchaUnavailable:  ErrorTypeCaptchaUnavailable,
 }
 
 // ErrorType is the error type a platform should report for an error that
