@@ -361,3 +361,26 @@ func TestCaptchaAliyun(t *testing.T) {
 		t.Error("a misconfigured captcha let a send through")
 	}
 }
+
+// TestCaptchaAndIdempotency: a replay is answered before the captcha (the
+// token was used up by the first request), and a captcha refusal does not
+// stick to the key, so the same key with a new token runs.
+func TestCaptchaAndIdempotency(t *testing.T) {
+	e := newCaptchaEnv(t, nil)
+	key := []string{"Idempotency-Key", "key-0123456789abcdef"}
+	if w, m := e.do("POST", "/send", captchaSend("bot"), key...); w.Code != 403 || m["Code"] != CodeCaptchaFailed {
+		t.Fatalf("refused captcha: %d %v", w.Code, m)
+	}
+	w, m := e.do("POST", "/send", captchaSend("pass-1"), key...)
+	if w.Code != 200 || e.fake.SendCount() != 1 {
+		t.Fatalf("same key, good token: %d %v", w.Code, m)
+	}
+	asked := e.site.Requests()
+	w, m = e.do("POST", "/send", captchaSend("pass-1"), key...)
+	if w.Code != 200 || w.Header().Get("Idempotent-Replayed") != "true" || e.fake.SendCount() != 1 {
+		t.Fatalf("replay with the used token: %d %v %v", w.Code, w.Header(), m)
+	}
+	if e.site.Requests() != asked {
+		t.Error("a replay asked the captcha provider")
+	}
+}
