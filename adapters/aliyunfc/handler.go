@@ -71,7 +71,7 @@ func (h *handler) invoke(ctx context.Context, payload []byte) (any, error) {
 func (h *handler) handle(ctx context.Context, raw json.RawMessage) (any, error) {
 	ev, isHTTP, err := decodeHTTPTrigger(raw)
 	if isHTTP && err != nil {
-		return nil, err
+		return nil, functionError(err)
 	}
 	var triggerID *string
 	if ev != nil {
@@ -87,7 +87,7 @@ func (h *handler) handle(ctx context.Context, raw json.RawMessage) (any, error) 
 	}
 	r, err := platform.NewRequest(ctx, httpRequest(ev))
 	if err != nil {
-		return nil, fmt.Errorf("aliyunfc: HTTP-trigger %w", err)
+		return nil, functionError(fmt.Errorf("aliyunfc: HTTP-trigger event: %w", err))
 	}
 	return httpResponse(platform.Serve(h.svc, r)), nil
 }
@@ -105,11 +105,11 @@ func requestID(ctx context.Context, trigger *string) string {
 }
 
 // functionError makes Function Compute report err under its stable error
-// type (function.ErrorType) rather than the name of its Go type:
+// type (platform.ErrorType) rather than the name of its Go type:
 // fc-runtime-go-sdk takes errorType from an error that is a
 // messages.InvokeResponse_Error.
 func functionError(err error) error {
-	t := function.ErrorType(err)
+	t := platform.ErrorType(err)
 	if t == "" {
 		return err
 	}

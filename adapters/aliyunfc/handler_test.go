@@ -272,6 +272,10 @@ func TestHandleHTTPMalformed(t *testing.T) {
 			if strings.Contains(err.Error(), phone) {
 				t.Errorf("error %q names the phone number", err)
 			}
+			var ie messages.InvokeResponse_Error
+			if !errors.As(err, &ie) || ie.Type != platform.ErrorTypeInvalidEvent {
+				t.Errorf("error %#v, want a function error of type %s", err, platform.ErrorTypeInvalidEvent)
+			}
 			if n := e.fake.Requests(); n != 0 {
 				t.Errorf("fake saw %d requests", n)
 			}

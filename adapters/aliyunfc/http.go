@@ -24,7 +24,7 @@ func decodeHTTPTrigger(raw []byte) (ev *events.HTTPTriggerEvent, isHTTP bool, er
 		return nil, false, nil
 	}
 	if err != nil {
-		return nil, true, fmt.Errorf("aliyunfc: malformed HTTP-trigger event: %w", err)
+		return nil, true, fmt.Errorf("aliyunfc: HTTP-trigger event: %w: %w", platform.ErrInvalidEvent, err)
 	}
 	return &e, true, nil
 }

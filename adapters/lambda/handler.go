@@ -114,11 +114,11 @@ func httpEvent[E, R any](read func(*E) platform.Request, answer func(*E, *platfo
 	return func(h *handler, ctx context.Context, kind eventKind, raw json.RawMessage) (any, error) {
 		var e E
 		if err := json.Unmarshal(raw, &e); err != nil {
-			return nil, fmt.Errorf("lambda: %s event: %w", kind, err)
+			return nil, functionError(fmt.Errorf("lambda: %s event: %w: %w", kind, platform.ErrInvalidEvent, err))
 		}
 		r, err := platform.NewRequest(ctx, read(&e))
 		if err != nil {
-			return nil, fmt.Errorf("lambda: %s %w", kind, err)
+			return nil, functionError(fmt.Errorf("lambda: %s event: %w", kind, err))
 		}
 		return answer(&e, platform.Serve(h.svc, r)), nil
 	}
@@ -140,7 +140,7 @@ func (h *handler) handle(ctx context.Context, raw json.RawMessage) (any, error) 
 	if kind == kindSQS {
 		var e events.SQSEvent
 		if err := json.Unmarshal(raw, &e); err != nil {
-			return nil, fmt.Errorf("lambda: %s event: %w", kind, err)
+			return nil, functionError(fmt.Errorf("lambda: %s event: %w: %w", kind, platform.ErrInvalidEvent, err))
 		}
 		return h.sqs(ctx, e), nil
 	}
@@ -152,10 +152,10 @@ func (h *handler) handle(ctx context.Context, raw json.RawMessage) (any, error) 
 }
 
 // functionError makes Lambda report err under its stable error type
-// (function.ErrorType) rather than the name of its Go type: aws-lambda-go
+// (platform.ErrorType) rather than the name of its Go type: aws-lambda-go
 // takes errorType from an error that is a messages.InvokeResponse_Error.
 func functionError(err error) error {
-	t := function.ErrorType(err)
+	t := platform.ErrorType(err)
 	if t == "" {
 		return err
 	}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"os"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda/messages"
 
 	"smsverify/internal/platform"
 )
@@ -206,4 +209,24 @@ func TestDetect(t *testing.T) {
 // build reads an event with read and builds its request, as handle does.
 func build[E any](read func(*E) platform.Request) func(context.Context, E) (*http.Request, error) {
 	return func(ctx context.Context, e E) (*http.Request, error) { return platform.NewRequest(ctx, read(&e)) }
+}
+
+// TestMalformedEventType: an event that claims a kind but does not decode
+// is a function error of the stable type InvalidEvent.
+func TestMalformedEventType(t *testing.T) {
+	h := &handler{svc: echoService{}}
+	for name, raw := range map[string]string{
+		"v2 body not base64":   `{"version":"2.0","rawPath":"/send","requestContext":{"http":{"method":"POST"}},"isBase64Encoded":true,"body":"not base64!"}`,
+		"v2 body is a number":  `{"version":"2.0","requestContext":{"http":{"method":"POST"}},"body":1}`,
+		"v1 bad method":        `{"httpMethod":"GET /x","path":"/","requestContext":{}}`,
+		"SQS body is a number": `{"Records":[{"eventSource":"aws:sqs","messageId":"m","body":1}]}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			ans, err := h.handle(t.Context(), json.RawMessage(raw))
+			var ie messages.InvokeResponse_Error
+			if !errors.As(err, &ie) || ie.Type != platform.ErrorTypeInvalidEvent {
+				t.Errorf("handle = %v, %#v; want a function error of type %s", ans, err, platform.ErrorTypeInvalidEvent)
+			}
+		})
+	}
 }

@@ -21,6 +21,7 @@ import (
 
 	"smsverify/core/dypnstest"
 	"smsverify/function"
+	"smsverify/internal/platform"
 )
 
 // rieModule is the official AWS Lambda Runtime Interface Emulator.
@@ -93,6 +94,14 @@ func TestRIE(t *testing.T) {
 	invokeRIE(ctx, t, client, base, "rie-send-2", []byte(`{"Action":"SendSmsVerifyCode","PhoneNumber":"13900000000"}`), true, &fnErr)
 	if fnErr.ErrorType != function.ErrorTypeUpstreamUnavailable || fnErr.ErrorMessage == "" {
 		t.Fatalf("transient failure: got %+v, want a function error of type %s", fnErr, function.ErrorTypeUpstreamUnavailable)
+	}
+
+	// 4. A malformed HTTP event is a function error too, of its own type.
+	e.Body, e.IsBase64Encoded = "not base64!", true
+	fnErr.ErrorType = ""
+	invokeRIE(ctx, t, client, base, "rie-bad-1", mustJSON(t, e), true, &fnErr)
+	if fnErr.ErrorType != platform.ErrorTypeInvalidEvent {
+		t.Fatalf("malformed event: got %+v, want a function error of type %s", fnErr, platform.ErrorTypeInvalidEvent)
 	}
 }
 

@@ -166,3 +166,13 @@ func TestNewService(t *testing.T) {
 		t.Errorf("bad environment: got %v", err)
 	}
 }
+
+func TestErrorType(t *testing.T) {
+	_, err := NewRequest(t.Context(), Request{Method: "POST", Body: "not base64!", Base64: true})
+	if got := ErrorType(err); got != ErrorTypeInvalidEvent {
+		t.Errorf("ErrorType(%v) = %q, want %q", err, got, ErrorTypeInvalidEvent)
+	}
+	if got := ErrorType(errors.New("other")); got != "" {
+		t.Errorf("ErrorType(other) = %q, want none", got)
+	}
+}

@@ -43,22 +43,22 @@ type Request struct {
 }
 
 // NewRequest builds the request e stands for, carrying ctx (the platform's
-// deadline and request id). It fails on a missing or malformed method and
-// on a body that is not the base64 it claims to be.
+// deadline and request id). It fails, with ErrInvalidEvent, on a missing or
+// malformed method and on a body that is not the base64 it claims to be.
 func NewRequest(ctx context.Context, e Request) (*http.Request, error) {
 	body := []byte(e.Body)
 	if e.Base64 {
 		var err error
 		if body, err = base64.StdEncoding.DecodeString(e.Body); err != nil {
-			return nil, fmt.Errorf("event body is not valid base64: %w", err)
+			return nil, fmt.Errorf("%w: body is not valid base64: %w", ErrInvalidEvent, err)
 		}
 	}
 	if e.Method == "" {
-		return nil, fmt.Errorf("event has no HTTP method")
+		return nil, fmt.Errorf("%w: no HTTP method", ErrInvalidEvent)
 	}
 	r, err := http.NewRequestWithContext(ctx, e.Method, "/", bytes.NewReader(body))
 	if err != nil {
-		return nil, fmt.Errorf("event: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalidEvent, err)
 	}
 	if major, minor, ok := http.ParseHTTPVersion(e.Proto); ok {
 		r.Proto, r.ProtoMajor, r.ProtoMinor = e.Proto, major, minor
