@@ -276,11 +276,6 @@ func TestContract(t *testing.T) {
 	}
 }
 
-// pendingCodes are round-2 codes the document lists before the error
-// table has them (they are being built in parallel); remove each one as
-// it lands.
-var pendingCodes = map[string]int{}
-
 // statusesOf returns every status the service can answer code with: its
 // row in the local table, and for Alibaba's codes and core's renamed
 // local ones the status of each Kind core can give it.
@@ -323,19 +318,8 @@ func TestOpenAPICodesMatchErrorTable(t *testing.T) {
 			t.Errorf("error table: %s (%d) is not in the document under %d", code, st, st)
 		}
 	}
-	for code, st := range pendingCodes {
-		if got, ok := localStatus[code]; ok {
-			t.Errorf("%s has landed in the error table (%d): drop it from pendingCodes", code, got)
-		}
-		if !doc.CodeAllowed(st, code) {
-			t.Errorf("round-2 code %s is not in the document under %d", code, st)
-		}
-	}
 	for st, codes := range doc.Codes() {
 		for _, code := range codes {
-			if pendingCodes[code] == st {
-				continue
-			}
 			if !slices.Contains(statusesOf(code), st) {
 				t.Errorf("document lists %s under %d, but the service answers it with %v", code, st, statusesOf(code))
 			}
@@ -383,9 +367,6 @@ func TestJSMessagesCoverEveryCode(t *testing.T) {
 	}
 	want := map[string]bool{}
 	for code := range localStatus {
-		want[code] = true
-	}
-	for code := range pendingCodes {
 		want[code] = true
 	}
 	for _, codes := range doc.Codes() {

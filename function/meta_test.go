@@ -28,7 +28,7 @@ func TestOpenAPIServed(t *testing.T) {
 
 // secretField names Config fields that hold secrets (today's and any that
 // are added later under a similar name).
-var secretField = regexp.MustCompile(`Secret|Token$|APIKeys|RedisURL|Password`)
+var secretField = regexp.MustCompile(`Secret|Token$|APIKeys|RedisURL|Password|TestNumbers`)
 
 func TestClientConfig(t *testing.T) {
 	const origin = "https://app.example"
@@ -42,6 +42,7 @@ func TestClientConfig(t *testing.T) {
 		c.APIKeys = []string{testKey, "second-api-key-0123456789"}
 		c.RedisURL = "redis://:redis-password-0123@127.0.0.1:1/0"
 		c.CORSAllowedOrigins = []string{origin}
+		c.TestNumbers = []string{"13700000000:246810"} // a fixed code is a secret
 		cfg = *c
 	})
 	w, m := e.do("GET", "/client-config", "", "Origin", origin)
@@ -88,7 +89,7 @@ func TestClientConfig(t *testing.T) {
 			}
 		}
 	}
-	if checked < 5 || !slices.Contains(cfg.APIKeys, testKey) || cfg.AccessKeySecret == "" {
+	if checked < 6 || !slices.Contains(cfg.APIKeys, testKey) || cfg.AccessKeySecret == "" {
 		t.Errorf("checked only %d secret values", checked)
 	}
 }
