@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/netip"
 	"reflect"
 	"slices"
@@ -355,7 +356,27 @@ func (s *Service) decodeSend(c caller, body []byte, skip string, al *accessLog) 
 	if err := req.Validate(); err != nil {
 		return nil, fromCore(err)
 	}
+	if e := checkInterval(req.Interval); e != nil {
+		return nil, e
+	}
 	return &req, nil
+}
+
+// The Interval range this service sends. Alibaba documents no bounds, only
+// the default (60 s); 0 or less would ask for no frequency control at all,
+// and beyond a day the number's daily cap decides anyway, so a value
+// outside is a caller's mistake, refused before any upstream call.
+const (
+	minInterval = 1     // seconds
+	maxInterval = 86400 // seconds: one day
+)
+
+// checkInterval refuses an Interval outside [minInterval, maxInterval].
+func checkInterval(v *int64) *apiError {
+	if v != nil && (*v < minInterval || *v > maxInterval) {
+		return newError(CodeInvalidParameters, fmt.Sprintf("Interval must be %d to %d seconds", minInterval, maxInterval))
+	}
+	return nil
 }
 
 // validTimeOf is the code's validity in seconds.
@@ -363,7 +384,7 @@ func validTimeOf(req *core.SendRequest) int64 {
 	if req.ValidTime != nil {
 		return *req.ValidTime
 	}
-	return 300
+	return alibabaValidTime
 }
 
 // intervalOf is the time in seconds until the next code may be sent.
@@ -373,6 +394,10 @@ func intervalOf(req *core.SendRequest) int64 {
 	}
 	return int64(core.DefaultInterval / time.Second)
 }
+
+// alibabaValidTime is the validity Alibaba gives a code when the request
+// sets no ValidTime, in seconds.
+const alibabaValidTime = 300
 
 // sendLimits are the limits a send takes: per number, per client address
 // (public callers only) and the global budget.

@@ -187,6 +187,9 @@ func (c *Config) validateSendParams(p *problems) {
 			p.add(name, "%s", pe.Reason)
 		}
 	}
+	if c.Interval < minInterval || c.Interval > maxInterval {
+		p.add("SMS_INTERVAL", "must be %d to %d seconds", minInterval, maxInterval)
+	}
 	if c.ValidTime < 60 {
 		p.add("SMS_VALID_TIME", "must be at least 60 seconds (the template says minutes)")
 	}

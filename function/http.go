@@ -184,11 +184,17 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {
 
 // authenticate makes a caller trusted when it presents a key from API_KEYS.
 // A wrong or malformed key is refused rather than downgraded to public.
+// A caller without an Authorization header is public; an empty header, or
+// more than one, is refused: a request must not be read two ways.
 func (s *Service) authenticate(r *http.Request, ip string) (caller, *apiError) {
-	auth := r.Header.Get("Authorization")
-	if auth == "" {
+	vals, present := r.Header["Authorization"]
+	if !present {
 		return caller{kind: callerPublic, ip: ip}, nil
 	}
+	if len(vals) != 1 || strings.TrimSpace(vals[0]) == "" {
+		return caller{}, newError(CodeUnauthorized, "send one Authorization header, Bearer <key>, or none")
+	}
+	auth := vals[0]
 	scheme, key, ok := strings.Cut(auth, " ")
 	key = strings.TrimSpace(key)
 	if ok && strings.EqualFold(scheme, "Bearer") && key != "" {
