@@ -177,7 +177,7 @@ func TestIdempotencyCallers(t *testing.T) {
 	e := newEnv(t, func(c *Config, o *Options) {
 		setLimits(c)
 		c.APIKeys = append(c.APIKeys, otherKey)
-		c.Interval = 0 // let the fake send twice to one number
+		c.Interval = 1 // with the clock moved 1s per send, the fake sends again to one number
 	})
 	body := sendJSON(phone(1))
 	callers := [][]string{
@@ -189,6 +189,7 @@ func TestIdempotencyCallers(t *testing.T) {
 		w, m := e.from(ipA, "/send", body, append([]string{idemHeader, "shared"}, hdr...)...)
 		ok(t, fmt.Sprint("caller ", i), w, m)
 		wantFresh(t, fmt.Sprint("caller ", i), w)
+		e.advance(time.Second)
 	}
 	out, err := e.svc.Invoke(context.Background(), []byte(`{"Action":"SendSmsVerifyCode","IdempotencyKey":"shared","PhoneNumber":"`+phone(1)+`"}`))
 	if err != nil || strings.Contains(string(out), "IdempotentReplayed") || !strings.Contains(string(out), `"Code":"OK"`) {
