@@ -54,6 +54,9 @@ func run(ctx context.Context, out, logw io.Writer, h hooks) error {
 		cfg.Endpoint = fake.URL
 		o.Credentials = core.StaticCredentials(dypnstest.TestCredentials())
 		o.Emulator = true // allows CAPTCHA_PROVIDER=test
+		if cfg.CaptchaProvider == "aliyun" && cfg.CaptchaEndpoint == "" {
+			cfg.CaptchaEndpoint = fake.URL // the fake answers Captcha 2.0 too
+		}
 		return nil
 	})
 	if fake != nil {
@@ -79,8 +82,11 @@ func run(ctx context.Context, out, logw io.Writer, h hooks) error {
 		fmt.Fprintf(out, "smsverify EMULATOR MODE: no Alibaba Cloud credentials are set, so no SMS is sent.\n"+
 			"  Codes are printed here and listed at GET http://%s/emulator/codes?PhoneNumber=...\n"+
 			"  Set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET to send real SMS.\n", addr)
-		if cfg.CaptchaProvider == "test" {
+		switch {
+		case cfg.CaptchaProvider == "test":
 			fmt.Fprintf(out, "  Captcha: CAPTCHA_PROVIDER=test: a CaptchaVerifyParam starting with \"pass\" passes.\n")
+		case cfg.CaptchaProvider == "aliyun" && cfg.CaptchaEndpoint == fake.URL:
+			fmt.Fprintf(out, "  Captcha: Captcha 2.0 is emulated too: a CaptchaVerifyParam starting with \"pass\" passes once.\n")
 		}
 	}
 	fmt.Fprintf(out, "smsverify listening on http://%s (POST /send, POST /check, GET /healthz, GET /openapi.json)\n", addr)

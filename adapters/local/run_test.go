@@ -141,6 +141,22 @@ func TestEmulatorTestCaptcha(t *testing.T) {
 	}
 }
 
+func TestEmulatorAliyunCaptcha(t *testing.T) {
+	clearCredentials(t)
+	t.Setenv("CAPTCHA_PROVIDER", "aliyun")
+	t.Setenv("CAPTCHA_SCENE_ID", "scene-demo")
+	base, out, _ := start(t)
+	if !strings.Contains(out.String(), "Captcha 2.0 is emulated") {
+		t.Errorf("banner: %q", out.String())
+	}
+	if st, m := post(t, base+"/send", `{"PhoneNumber":"13800000000","CaptchaVerifyParam":"bot"}`); st != 403 || !strings.Contains(m["Message"].(string), "F001") {
+		t.Fatalf("refused token: %d %v", st, m)
+	}
+	if st, m := post(t, base+"/send", `{"PhoneNumber":"13800000000","CaptchaVerifyParam":"pass-demo"}`); st != 200 {
+		t.Fatalf("passing token: %d %v", st, m)
+	}
+}
+
 func TestTestCaptchaNeedsEmulator(t *testing.T) {
 	clearCredentials(t)
 	t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", dypnstest.TestCredentials().AccessKeyID)
