@@ -106,6 +106,9 @@ const (
 	ErrorTypeUpstreamUnavailable   = "UpstreamUnavailable"   // Alibaba unreachable, 5xx, ServiceUnavailable or throttling
 	ErrorTypeLimitStoreUnavailable = "LimitStoreUnavailable" // the limit store (Redis) failed
 	ErrorTypeCaptchaUnavailable    = "CaptchaUnavailable"    // the captcha provider could not be asked
+	// ErrorTypeIdempotencyInProgress: an event with the IdempotencyKey of
+	// one still in flight; retried after a second, it gets that one's answer.
+	ErrorTypeIdempotencyInProgress = "IdempotencyInProgress"
 )
 
 // errorTypes is the error type of each transient local code. A transient
@@ -117,6 +120,8 @@ var errorTypes = map[string]string{
 	CodeUpstreamBadAnswer:   ErrorTypeUpstreamUnavailable,
 	CodeLimitStoreDown:      ErrorTypeLimitStoreUnavailable,
 	CodeCaptchaUnavailable:  ErrorTypeCaptchaUnavailable,
+
+	CodeIdempotencyInProgress: ErrorTypeIdempotencyInProgress,
 }
 
 // ErrorType is the error type a platform should report for an error that

@@ -3,6 +3,7 @@ package function
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,7 +55,10 @@ func FuzzHTTPBody(f *testing.F) {
 // FuzzInvoke feeds arbitrary events to the event API.
 func FuzzInvoke(f *testing.F) {
 	for _, s := range []string{`{"Action":"SendSmsVerifyCode","PhoneNumber":"13800000000"}`,
-		`{"Action":"CheckSmsVerifyCode","PhoneNumber":"13800000000","VerifyCode":"12345"}`, `{"Action":1}`, `{}`, `null`} {
+		`{"Action":"CheckSmsVerifyCode","PhoneNumber":"13800000000","VerifyCode":"12345"}`, `{"Action":1}`, `{}`, `null`,
+		`{"Action":"SendSmsVerifyCode","IdempotencyKey":"k-1","PhoneNumber":"13800000000"}`,
+		`{"Action":"SendSmsVerifyCode","IdempotencyKey":7,"PhoneNumber":"13800000000"}`,
+		"{\"Action\":\"CheckSmsVerifyCode\",\"IdempotencyKey\":\"\xff\",\"PhoneNumber\":\"13800000000\",\"VerifyCode\":\"1234\"}"} {
 		f.Add([]byte(s))
 	}
 	e := newEnv(&testing.T{}, nil)
@@ -66,6 +70,45 @@ func FuzzInvoke(f *testing.F) {
 		var m map[string]any
 		if json.Unmarshal(out, &m) != nil || m["Code"] == nil {
 			t.Fatalf("%q: answer %q", payload, out)
+		}
+	})
+}
+
+// FuzzIdempotencyKey sends each Idempotency-Key twice with one body: never
+// a panic or a 5xx; a malformed key is 400, a valid one runs and then
+// replays the same answer (or 409/422 when the key is taken).
+func FuzzIdempotencyKey(f *testing.F) {
+	for _, s := range []string{"k", "", " ", "order-1", "a b", "\x00", "\x7f", "clé", strings.Repeat("k", 255), strings.Repeat("k", 256)} {
+		f.Add(s, false)
+		f.Add(s, true)
+	}
+	big := limit.Rate{N: limit.MaxN, Per: time.Hour}
+	e := newEnv(&testing.T{}, func(c *Config, o *Options) {
+		c.SendLimitPerPhone, c.SendLimitPerIP, c.SendLimitGlobal, c.CheckLimitPerPhone, c.CheckLimitPerIP = big, big, big, big, big
+	})
+	f.Fuzz(func(t *testing.T, key string, check bool) {
+		e.t = t
+		path, body := "/send", `{"PhoneNumber":"13800000000"}`
+		if check {
+			path, body = "/check", `{"PhoneNumber":"13800000000","VerifyCode":"1234"}`
+		}
+		first, m := e.do("POST", path, body, HeaderIdempotencyKey, key)
+		if !validIdempotencyKey(key) {
+			if first.Code != 400 || m["Code"] != CodeInvalidParameters {
+				t.Fatalf("key %q: %d %s, want 400", key, first.Code, first.Body)
+			}
+			return
+		}
+		if first.Code >= 500 || m["Code"] == nil {
+			t.Fatalf("key %q: %d %s", key, first.Code, first.Body)
+		}
+		again, _ := e.do("POST", path, body, HeaderIdempotencyKey, key)
+		switch {
+		case again.Code == 409 || again.Code == 422: // the fuzzer reused a key across paths
+		case again.Header().Get(HeaderIdempotentReplayed) != "true" || again.Body.String() != first.Body.String():
+			if first.Code == 200 || first.Code == 429 && m["Code"] == "FREQUENCY_FAIL" {
+				t.Fatalf("key %q: retry %d %s, want a replay of %d %s", key, again.Code, again.Body, first.Code, first.Body)
+			}
 		}
 	})
 }

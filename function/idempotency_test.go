@@ -449,6 +449,9 @@ func TestIdempotencyInProgressEventRaised(t *testing.T) {
 	if !errors.As(err, &ae) || ae.Code != CodeIdempotencyInProgress {
 		t.Fatalf("duplicate event in flight: %v, want a raised %s", err, CodeIdempotencyInProgress)
 	}
+	if got := ErrorType(err); got != ErrorTypeIdempotencyInProgress {
+		t.Fatalf("error type %q, want %s", got, ErrorTypeIdempotencyInProgress)
+	}
 	close(g.release)
 	if err := <-done; err != nil {
 		t.Fatal(err)
