@@ -43,8 +43,7 @@ func chromium(t *testing.T) string {
 }
 
 // browser starts a headless Chromium with a fresh profile and no
-// background networking (the tests stay on loopback) at a phone-sized
-// viewport, for the whole test.
+// background networking (the tests stay on loopback), for the whole test.
 func browser(t *testing.T) context.Context {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
@@ -58,7 +57,6 @@ func browser(t *testing.T) context.Context {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(390, 844),
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancelAlloc)
@@ -70,13 +68,18 @@ func browser(t *testing.T) context.Context {
 	return ctx
 }
 
-// tab opens a new tab for one subtest, bounded in time.
+// tab opens a new tab for one subtest, bounded in time, with a phone's
+// viewport (360×740, mobile).
 func tab(t *testing.T, b context.Context) context.Context {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(b)
 	t.Cleanup(cancel)
 	ctx, cancelT := context.WithTimeout(ctx, 45*time.Second)
 	t.Cleanup(cancelT)
+	// A phone: headless windows are at least 500 px wide, so emulate one.
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(360, 740, chromedp.EmulateMobile)); err != nil {
+		t.Fatalf("emulate a phone: %v", err)
+	}
 	return ctx
 }
 
@@ -259,6 +262,17 @@ func TestBrowser(t *testing.T) {
 			t.Fatalf("check: %v", err)
 		}
 		verdict, claimsJSON := text(t, ctx, "#verdict"), text(t, ctx, "#claims")
+		// Phone-sized viewport: nothing overflows sideways, and every
+		// input (the captcha box included) has a label.
+		fits, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth <= window.innerWidth && window.innerWidth <= 400`))
+		if err != nil || !fits {
+			dims, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.documentElement.scrollWidth + " " + window.innerWidth + " " + [...document.querySelectorAll("body *")].filter((e) => e.getBoundingClientRect().right > window.innerWidth).map((e) => e.tagName + "#" + e.id + ":" + e.getBoundingClientRect().right).join(",")`))
+			t.Errorf("the page overflows a phone-sized viewport (%v): %s", err, dims)
+		}
+		labelled, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`[...document.querySelectorAll("input")].every((i) => i.labels.length > 0)`))
+		if err != nil || !labelled {
+			t.Errorf("an input has no label (%v)", err)
+		}
 		var claims map[string]any
 		if err := json.Unmarshal([]byte(claimsJSON), &claims); err != nil {
 			t.Fatalf("claims shown are not JSON: %q", claimsJSON)
