@@ -550,3 +550,42 @@ func redisKeys(t *testing.T, url, prefix string) []string {
 	}
 	return keys
 }
+
+// spyStore records the lease and ttl the service asks the store for.
+type spyStore struct {
+	limit.Store
+	mu         sync.Mutex
+	lease, ttl time.Duration
+}
+
+func (s *spyStore) Claim(ctx context.Context, key, fp string, lease time.Duration) (limit.Claim, error) {
+	s.mu.Lock()
+	s.lease = lease
+	s.mu.Unlock()
+	return s.Store.Claim(ctx, key, fp, lease)
+}
+
+func (s *spyStore) Complete(ctx context.Context, key, token string, status int, body []byte, ttl time.Duration) error {
+	s.mu.Lock()
+	s.ttl = ttl
+	s.mu.Unlock()
+	return s.Store.Complete(ctx, key, token, status, body, ttl)
+}
+
+// TestIdempotencyTTLAndLease: answers are kept for IDEMPOTENCY_TTL, and an
+// in-flight record's lease is DYPNS_TIMEOUT plus the margin.
+func TestIdempotencyTTLAndLease(t *testing.T) {
+	spy := &spyStore{Store: limit.NewMemory()}
+	e := newEnv(t, func(c *Config, o *Options) {
+		setLimits(c)
+		c.IdempotencyTTL, c.Timeout = 2*time.Hour, 7*time.Second
+		o.Store = spy
+	})
+	w, m := e.from(ipA, "/send", sendJSON(phone(1)), idemHeader, "k")
+	ok(t, "send", w, m)
+	spy.mu.Lock()
+	defer spy.mu.Unlock()
+	if spy.ttl != 2*time.Hour || spy.lease != 7*time.Second+idemLeaseMargin {
+		t.Fatalf("ttl %v, lease %v; want 2h and %v", spy.ttl, spy.lease, 7*time.Second+idemLeaseMargin)
+	}
+}
