@@ -1,6 +1,10 @@
 package function
 
 import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -73,5 +77,61 @@ func TestIntervalRange(t *testing.T) {
 	c.Interval = 0
 	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "SMS_INTERVAL") {
 		t.Errorf("SMS_INTERVAL=0: %v", err)
+	}
+}
+
+// rawRequest writes one HTTP/1.1 request line for path to addr as is (a
+// client would clean the path) and reads the answer.
+func rawRequest(t *testing.T, addr, method, path string) (*http.Response, map[string]any) {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_, err = io.WriteString(conn, method+" "+path+" HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&m)
+	return resp, m
+}
+
+// TestGuardUncleanPaths: behind Guard, an http.ServeMux never answers an
+// unclean path with its bare redirect: the Service answers its JSON 404
+// with X-Request-Id, Cache-Control: no-store and an access-log line. Clean
+// paths, with or without a trailing slash, reach the mux.
+func TestGuardUncleanPaths(t *testing.T) {
+	e := newEnv(t, nil)
+	mux := http.NewServeMux()
+	mux.Handle("/", e.svc)
+	mux.HandleFunc("GET /other/", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusAccepted) })
+	srv := httptest.NewServer(e.svc.Guard(mux))
+	defer srv.Close()
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	for _, p := range []string{"//send", "/./send", "/x/../send", "/send/.", "//healthz", "/other/../other/"} {
+		before := strings.Count(e.logs.String(), "\n")
+		resp, m := rawRequest(t, addr, http.MethodPost, p)
+		if resp.StatusCode != http.StatusNotFound || m["Code"] != CodeNotFound {
+			t.Errorf("POST %s: %d %v, want the JSON 404", p, resp.StatusCode, m)
+		}
+		if resp.Header.Get("X-Request-Id") == "" || resp.Header.Get("Cache-Control") != "no-store" || resp.Header.Get("Location") != "" {
+			t.Errorf("POST %s: headers %v", p, resp.Header)
+		}
+		if strings.Count(e.logs.String(), "\n") != before+1 {
+			t.Errorf("POST %s: no access-log line", p)
+		}
+	}
+	if resp, _ := rawRequest(t, addr, http.MethodGet, "/healthz"); resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /healthz: %d", resp.StatusCode)
+	}
+	if resp, _ := rawRequest(t, addr, http.MethodGet, "/other/"); resp.StatusCode != http.StatusAccepted {
+		t.Errorf("GET /other/ did not reach the mux: %d", resp.StatusCode)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -289,4 +290,32 @@ func (s *Service) preflight(w http.ResponseWriter, r *http.Request, al *accessLo
 	}
 	al.Code, al.Status = CodeOK, http.StatusNoContent
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// Guard returns next behind a check of the path: a request whose path is
+// not clean (//send, /./send, /x/../send) is answered by the Service (its
+// JSON 404, X-Request-Id, Cache-Control: no-store and an access-log line)
+// instead of reaching next. Put it in front of an http.ServeMux, which would
+// otherwise answer such a path with a bare redirect.
+func (s *Service) Guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !cleanPath(r.URL.Path) {
+			s.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// cleanPath reports whether p is a path an http.ServeMux serves as is:
+// rooted, without empty, "." or ".." elements (a trailing slash is fine).
+func cleanPath(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	c := path.Clean(p)
+	if p[len(p)-1] == '/' && c != "/" {
+		c += "/"
+	}
+	return c == p
 }

@@ -98,7 +98,7 @@ func run(ctx context.Context, out, logw io.Writer, h hooks) error {
 	}
 
 	srv := &http.Server{
-		Handler:           mux,
+		Handler:           svc.Guard(mux), // unclean paths get the JSON 404, not the mux's redirect
 		MaxHeaderBytes:    maxHeaderBytes,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,

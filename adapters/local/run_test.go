@@ -355,3 +355,33 @@ func TestShutdownGraceExpires(t *testing.T) {
 		t.Errorf("no log line for the cut-off request:\n%s", e.logs.String())
 	}
 }
+
+// TestUncleanPathGetsJSON404: the local server answers //send, /./send and
+// /x/../send with the service's JSON 404 (X-Request-Id, no-store), never
+// the mux's bare 307 redirect.
+func TestUncleanPathGetsJSON404(t *testing.T) {
+	clearCredentials(t)
+	base, _, logs := start(t)
+	for _, p := range []string{"//send", "/./send", "/x/../send"} {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.WriteString(conn, "POST "+p+" HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&m)
+		resp.Body.Close()
+		conn.Close()
+		if resp.StatusCode != http.StatusNotFound || m["Code"] != "NOT_FOUND" ||
+			resp.Header.Get("X-Request-Id") == "" || resp.Header.Get("Cache-Control") != "no-store" {
+			t.Errorf("POST %s: %d %v %v, want the JSON 404", p, resp.StatusCode, m, resp.Header)
+		}
+	}
+	if n := strings.Count(logs.String(), "(unknown path)"); n != 3 {
+		t.Errorf("%d access-log lines for the unclean paths, want 3:\n%s", n, logs.String())
+	}
+}
