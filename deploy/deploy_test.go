@@ -77,6 +77,9 @@ func TestChecksCatchBreakage(t *testing.T) {
 		{checkEmpty, "template.yaml", "  CaptchaActions:\n    Type: String\n    Default: send", "  CaptchaActions:\n    Type: String\n    Default: ''"},
 		{checkEmpty, "s.yaml", "${env('LIMIT_STORE', 'memory')}", "${env('LIMIT_STORE')}"},
 		{checkEmpty, "s.yaml", "${env('LIMIT_MEMORY_MAX_KEYS', '200000')}", "${env('LIMIT_MEMORY_MAX_KEYS')}"},
+		{checkEmpty, "s.yaml", "${env('LIMIT_KEY_PREFIX', '{smsverify}:')}", "${env('LIMIT_KEY_PREFIX', '')}"},
+		{checkSecrets, "s.yaml", "${env('LIMIT_KEY_SECRET', '')}", "${env('LIMIT_KEY_SECRET', 'a-literal-limit-key-secret-0123456789')}"},
+		{checkSecrets, "template.yaml", "  LimitKeySecret:\n    Type: String\n    NoEcho: true\n", "  LimitKeySecret:\n    Type: String\n"},
 		{checkEnvT, "template.yaml", "LIMIT_MEMORY_MAX_KEYS: !Ref LimitMemoryMaxKeys", "LIMIT_MEMORY_KEYS: !Ref LimitMemoryMaxKeys"},
 		{checkEmpty, "template.yaml", "  LimitStore:\n    Type: String\n    Default: memory", "  LimitStore:\n    Type: String\n    Default: ''"},
 		{checkSQS, "template.yaml", "        - ReportBatchItemFailures", "        - SomethingElse"},
@@ -403,7 +406,7 @@ func checkSecretValues(f deployFiles) []string {
 			secrets = append(secrets, name)
 		}
 	}
-	for _, want := range []string{"ALIBABA_CLOUD_ACCESS_KEY_SECRET", "API_KEYS", "REDIS_URL", "VERIFY_TOKEN_SECRET", "CAPTCHA_SECRET", "SMS_TEST_NUMBERS"} {
+	for _, want := range []string{"ALIBABA_CLOUD_ACCESS_KEY_SECRET", "API_KEYS", "REDIS_URL", "VERIFY_TOKEN_SECRET", "CAPTCHA_SECRET", "SMS_TEST_NUMBERS", "LIMIT_KEY_SECRET"} {
 		if !slices.Contains(secrets, want) {
 			p = append(p, fmt.Sprintf("isSecret misses %s (or function.Config dropped it)", want))
 		}

@@ -3,6 +3,7 @@ package function
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -154,9 +155,13 @@ func jsonKind(goType string) string {
 	return "string"
 }
 
-// secureHash names a phone in the limit store without storing the number.
-func secureHash(parts ...string) string {
-	h := sha256.New()
+// secureHash names a phone (or anything holding one) in the limit store
+// without storing it: HMAC-SHA256 under LIMIT_KEY_SECRET (a random
+// per-process key with the memory store when none is set). An unkeyed hash
+// of an 11-digit number could be reversed by trying every number; without
+// the key it cannot.
+func (s *Service) secureHash(parts ...string) string {
+	h := hmac.New(sha256.New, s.limitKey)
 	for _, p := range parts {
 		h.Write([]byte(p))
 		h.Write([]byte{0})
@@ -251,9 +256,9 @@ const usedTTL = 24 * time.Hour
 // usedKey names one code of a number and scheme in the store once it has
 // passed. It holds a hash, never the number or the code; the code is
 // upper-cased so that a case-insensitive check cannot replay it in another
-// case. A used code is worthless, so its hash needs no key.
-func usedKey(cc, phone, scheme, code string) string {
-	return secureHash(cc, phone, scheme, strings.ToUpper(code))
+// case.
+func (s *Service) usedKey(cc, phone, scheme, code string) string {
+	return s.secureHash(cc, phone, scheme, strings.ToUpper(code))
 }
 
 // ipKey names a client address for the IP limits. An IPv6 client usually
@@ -403,7 +408,7 @@ const alibabaValidTime = 300
 // (public callers only) and the global budget.
 func (s *Service) sendLimits(c caller, req *core.SendRequest) limitSet {
 	var l limitSet
-	l.add("send:phone:"+secureHash(countryOf(req.CountryCode), req.PhoneNumber), s.cfg.SendLimitPerPhone, CodeSendLimitPhone)
+	l.add("send:phone:"+s.secureHash(countryOf(req.CountryCode), req.PhoneNumber), s.cfg.SendLimitPerPhone, CodeSendLimitPhone)
 	if !c.trusted() {
 		l.add("send:ip:"+ipKey(c.ip), s.cfg.SendLimitPerIP, CodeSendLimitIP)
 	}
@@ -473,7 +478,7 @@ func (s *Service) decodeCheck(c caller, body []byte, skip string, al *accessLog)
 // address (public callers only).
 func (s *Service) checkLimits(c caller, req *core.CheckRequest) limitSet {
 	var l limitSet
-	l.add("check:phone:"+secureHash(countryOf(req.CountryCode), req.PhoneNumber), s.cfg.CheckLimitPerPhone, CodeCheckLimitPhone)
+	l.add("check:phone:"+s.secureHash(countryOf(req.CountryCode), req.PhoneNumber), s.cfg.CheckLimitPerPhone, CodeCheckLimitPhone)
 	if !c.trusted() {
 		l.add("check:ip:"+ipKey(c.ip), s.cfg.CheckLimitPerIP, CodeCheckLimitIP)
 	}
@@ -483,7 +488,7 @@ func (s *Service) checkLimits(c caller, req *core.CheckRequest) limitSet {
 // checkUpstream answers a code already used up with UNKNOWN and no upstream
 // call; otherwise it asks Alibaba and, on PASS, uses the code up.
 func (s *Service) checkUpstream(ctx context.Context, req *core.CheckRequest, al *accessLog) (any, *apiError) {
-	key := usedKey(countryOf(req.CountryCode), req.PhoneNumber, req.SchemeName, req.VerifyCode)
+	key := s.usedKey(countryOf(req.CountryCode), req.PhoneNumber, req.SchemeName, req.VerifyCode)
 	used, err := s.store.Used(ctx, key)
 	if err != nil {
 		return nil, storeDown(err)

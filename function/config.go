@@ -58,6 +58,8 @@ type Config struct {
 	LimitStore         string     `envconfig:"LIMIT_STORE" default:"memory"`
 	RedisURL           string     `envconfig:"REDIS_URL"`
 	LimitMemoryMaxKeys int64      `envconfig:"LIMIT_MEMORY_MAX_KEYS" default:"200000"`
+	LimitKeyPrefix     string     `envconfig:"LIMIT_KEY_PREFIX" default:"{smsverify}:"`
+	LimitKeySecret     string     `envconfig:"LIMIT_KEY_SECRET"`
 	TrustedProxies     []string   `envconfig:"TRUSTED_PROXIES"`
 
 	VerifyTokenSecret string        `envconfig:"VERIFY_TOKEN_SECRET"`
@@ -78,6 +80,12 @@ type Config struct {
 	IdempotencyTTL time.Duration `envconfig:"IDEMPOTENCY_TTL" default:"24h"`
 	TestNumbers    []string      `envconfig:"SMS_TEST_NUMBERS"`
 }
+
+// minLimitKeySecretLen keeps LIMIT_KEY_SECRET out of reach of a search.
+const minLimitKeySecretLen = 32
+
+// maxLimitKeyPrefixLen bounds LIMIT_KEY_PREFIX.
+const maxLimitKeyPrefixLen = 64
 
 // minAPIKeyLen keeps guessable keys out of API_KEYS.
 const minAPIKeyLen = 16
@@ -241,6 +249,12 @@ func (c *Config) validateLimits(p *problems) {
 			p.add(r.name, "must be a rate like 5/1h (N from 1 to %d, a period of whole milliseconds)", limit.MaxN)
 		}
 	}
+	if c.LimitKeySecret != "" && len(c.LimitKeySecret) < minLimitKeySecretLen {
+		p.add("LIMIT_KEY_SECRET", "must be at least %d bytes", minLimitKeySecretLen)
+	}
+	if len(c.LimitKeyPrefix) > maxLimitKeyPrefixLen || strings.ContainsFunc(c.LimitKeyPrefix, func(r rune) bool { return r <= ' ' || r > '~' }) {
+		p.add("LIMIT_KEY_PREFIX", "must be at most %d printable ASCII characters without spaces, like {smsverify}:", maxLimitKeyPrefixLen)
+	}
 	if c.LimitMemoryMaxKeys < 1 {
 		p.add("LIMIT_MEMORY_MAX_KEYS", "must be at least 1")
 	}
@@ -249,6 +263,9 @@ func (c *Config) validateLimits(p *problems) {
 	case "redis":
 		if c.RedisURL == "" {
 			p.add("REDIS_URL", "is required when LIMIT_STORE=redis")
+		}
+		if c.LimitKeySecret == "" {
+			p.add("LIMIT_KEY_SECRET", "is required when LIMIT_STORE=redis (phone numbers in limit keys are hashed with it)")
 		}
 	default:
 		p.add("LIMIT_STORE", "must be memory or redis")

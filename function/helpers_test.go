@@ -16,6 +16,9 @@ import (
 	"smsverify/internal/testclock"
 )
 
+// testLimitKeySecret is LIMIT_KEY_SECRET in tests.
+const testLimitKeySecret = "test-limit-key-secret-0123456789abcdef"
+
 // testKey is an API key in tests.
 const testKey = "test-api-key-0123456789"
 
@@ -36,6 +39,8 @@ func testConfig(url string) Config {
 	c.Endpoint = url
 	c.AccessKeyID, c.AccessKeySecret = dypnstest.TestCredentials().AccessKeyID, dypnstest.TestCredentials().AccessKeySecret
 	c.APIKeys = []string{testKey}
+	// Fixed, so that instances sharing a store name phones alike.
+	c.LimitKeySecret = testLimitKeySecret
 	return c
 }
 

@@ -161,8 +161,8 @@ func (s *Service) idemClaim(ctx context.Context, c caller, action string, params
 	if c.idemKey == "" {
 		return nil, nil, nil
 	}
-	key := "idem:" + secureHash(c.identity(), c.idemKey)
-	fp := idemFingerprint(action, params)
+	key := "idem:" + s.secureHash(c.identity(), c.idemKey)
+	fp := s.idemFingerprint(action, params)
 	cl, err := s.store.Claim(ctx, key, fp, s.cfg.Timeout+idemLeaseMargin)
 	if err != nil {
 		return nil, nil, storeDown(err)
@@ -215,7 +215,7 @@ func (s *Service) idemFinish(ctx context.Context, h *idemHeld, ans any, e *apiEr
 // idemFingerprint binds a key to the action and the decoded parameters
 // (with the server's defaults filled in). It is a hash: the store never
 // holds the parameters themselves.
-func idemFingerprint(action string, params any) string {
+func (s *Service) idemFingerprint(action string, params any) string {
 	b, _ := json.Marshal(params)
-	return secureHash(action, string(b))
+	return s.secureHash(action, string(b))
 }

@@ -57,16 +57,18 @@ type Options struct {
 
 // Service is the smsverify function. It is safe for concurrent use.
 type Service struct {
-	cfg     Config
-	client  *core.Client
-	log     *slog.Logger
-	store   limit.Store
-	tokens  *verifytoken.Issuer // nil unless VERIFY_TOKEN_SECRET is set
-	captcha captcha.Verifier    // nil unless CAPTCHA_PROVIDER is set
-	apiKeys [][sha256.Size]byte
-	proxies []netip.Prefix
-	origins map[string]bool
-	now     func() time.Time
+	cfg    Config
+	client *core.Client
+	log    *slog.Logger
+	store  limit.Store
+	tokens *verifytoken.Issuer // nil unless VERIFY_TOKEN_SECRET is set
+	// limitKey keys the hashes that name phones in the limit store.
+	limitKey []byte
+	captcha  captcha.Verifier // nil unless CAPTCHA_PROVIDER is set
+	apiKeys  [][sha256.Size]byte
+	proxies  []netip.Prefix
+	origins  map[string]bool
+	now      func() time.Time
 
 	testNumbers map[string]string // SMS_TEST_NUMBERS: number → fixed code
 }
@@ -114,6 +116,13 @@ func New(cfg Config, o Options) (*Service, error) {
 			return nil, fmt.Errorf("config: VERIFY_TOKEN_SECRET: %w", err)
 		}
 	}
+	s.limitKey = []byte(cfg.LimitKeySecret)
+	if len(s.limitKey) == 0 {
+		// Only the memory store runs without a secret (Validate): its keys
+		// live and die with this process, and so may the key.
+		s.limitKey = make([]byte, 32)
+		_, _ = rand.Read(s.limitKey)
+	}
 	if s.store == nil {
 		switch cfg.LimitStore {
 		case "redis":
@@ -121,7 +130,7 @@ func New(cfg Config, o Options) (*Service, error) {
 			if err != nil {
 				return nil, fmt.Errorf("config: REDIS_URL: %w", err)
 			}
-			s.store = limit.NewRedis(rc, "smsverify:")
+			s.store = limit.NewRedis(rc, cfg.LimitKeyPrefix)
 		default:
 			s.store = limit.NewMemoryWith(limit.MemoryOptions{MaxKeys: int(cfg.LimitMemoryMaxKeys)})
 		}
