@@ -2,6 +2,8 @@ package core
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -129,13 +131,24 @@ func TestCallBusinessAnswerIsDecoded(t *testing.T) {
 }
 
 // TestCallSignsActionAndVersion: a Call of another product's action and
-// version sends them in x-acs-action and x-acs-version, signed; the server
-// recomputes the signature with the known-answer-tested signer.
+// version sends them in x-acs-action and x-acs-version, signed, and its
+// parameters in a signed form body (content-type signed, body hashed) with
+// an empty query; the server recomputes the signature with the
+// known-answer-tested signer.
 func TestCallSignsActionAndVersion(t *testing.T) {
-	var got struct{ action, version, query string }
+	var got struct{ action, version, query, contentType, body string }
 	var verified atomic.Bool
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got.action, got.version, got.query = r.Header.Get("x-acs-action"), r.Header.Get("x-acs-version"), r.URL.RawQuery
+		got.contentType = r.Header.Get("Content-Type")
+		body, _ := io.ReadAll(r.Body)
+		got.body = string(body)
+		sum := sha256.Sum256(body)
+		if r.Header.Get("x-acs-content-sha256") != hex.EncodeToString(sum[:]) {
+			w.WriteHeader(400)
+			io.WriteString(w, `{"Code":"SignatureDoesNotMatch","RequestId":"H"}`)
+			return
+		}
 		auth := r.Header.Get("Authorization")
 		rest, ok := strings.CutPrefix(auth, Algorithm+" Credential="+testCreds.AccessKeyID+",SignedHeaders=")
 		signed, sig, ok2 := strings.Cut(rest, ",Signature=")
@@ -154,7 +167,7 @@ func TestCallSignsActionAndVersion(t *testing.T) {
 		q, _ := url.ParseQuery(r.URL.RawQuery)
 		want, wantSigned := Sign(SignInput{Method: r.Method, Path: "/", Query: CanonicalQuery(q), Headers: hs,
 			BodySHA256: r.Header.Get("x-acs-content-sha256")}, testCreds.AccessKeySecret)
-		if want != sig || wantSigned != "host;x-acs-action;x-acs-content-sha256;x-acs-date;x-acs-signature-nonce;x-acs-version" {
+		if want != sig || wantSigned != "content-type;host;x-acs-action;x-acs-content-sha256;x-acs-date;x-acs-signature-nonce;x-acs-version" {
 			w.WriteHeader(400)
 			io.WriteString(w, `{"Code":"SignatureDoesNotMatch","RequestId":"X"}`)
 			return
@@ -170,9 +183,53 @@ func TestCallSignsActionAndVersion(t *testing.T) {
 	if err != nil || !verified.Load() || !out.Result.VerifyResult {
 		t.Fatalf("err %v, verified %v, out %+v", err, verified.Load(), out)
 	}
-	if got.action != "VerifyIntelligentCaptcha" || got.version != "2023-03-05" ||
-		got.query != "CaptchaVerifyParam=%7B%22a%22%3A%22b%20c%22%7D&SceneId=s1" {
+	if got.action != "VerifyIntelligentCaptcha" || got.version != "2023-03-05" || got.query != "" ||
+		got.contentType != "application/x-www-form-urlencoded" ||
+		got.body != "CaptchaVerifyParam=%7B%22a%22%3A%22b%20c%22%7D&SceneId=s1" {
 		t.Errorf("sent %+v", got)
+	}
+}
+
+// TestCallRedialResendsBody: when the first connection is refused, Call
+// redials and the second attempt carries the whole body again, freshly
+// signed (a new nonce), and its hash still matches.
+func TestCallRedialResendsBody(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := ln.Addr().String()
+	ln.Close()
+	var bodies []string
+	var nonces []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		sum := sha256.Sum256(body)
+		if r.Header.Get("x-acs-content-sha256") != hex.EncodeToString(sum[:]) {
+			w.WriteHeader(400)
+			io.WriteString(w, `{"Code":"SignatureDoesNotMatch","RequestId":"H"}`)
+			return
+		}
+		bodies = append(bodies, string(body))
+		nonces = append(nonces, r.Header.Get("x-acs-signature-nonce"))
+		io.WriteString(w, `{"RequestId":"R"}`)
+	}))
+	defer srv.Close()
+	var dials atomic.Int32
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, a string) (net.Conn, error) {
+		if dials.Add(1) == 1 {
+			a = refused // the first dial is refused: the request never left
+		}
+		return (&net.Dialer{}).DialContext(ctx, network, a)
+	}}}
+	c := newTestClient(t, srv.URL, Options{HTTPClient: hc})
+	token := strings.Repeat("t", 4096)
+	if err := c.Call(context.Background(), "2023-03-05", "VerifyIntelligentCaptcha",
+		map[string]string{"CaptchaVerifyParam": token, "SceneId": "s1"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if dials.Load() != 2 || len(bodies) != 1 || bodies[0] != "CaptchaVerifyParam="+token+"&SceneId=s1" || nonces[0] == "" {
+		t.Errorf("%d dials, bodies %d, first body %.40q…", dials.Load(), len(bodies), bodies)
 	}
 }
 

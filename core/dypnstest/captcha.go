@@ -24,6 +24,11 @@ type CaptchaVerification struct {
 	VerifyParam  string // the CaptchaVerifyParam
 	VerifyResult bool
 	VerifyCode   string // T001, F001, F008, …
+	// URLLength is the length of the request's target as received (path and
+	// query), BodyLength its body's; the parameters count wherever they are
+	// sent, query or form body, as at the gateway.
+	URLLength  int
+	BodyLength int64
 }
 
 // captchaState is the fake's captcha memory, guarded by Fake.mu.
@@ -57,13 +62,15 @@ type captchaResult struct {
 	VerifyCode   string `json:"VerifyCode"`
 }
 
-// serveVerifyCaptcha answers VerifyIntelligentCaptcha. CaptchaVerifyParam
+// serveVerifyCaptcha answers VerifyIntelligentCaptcha. Its parameters come
+// from the query or a form body (authenticate has checked the body's hash
+// and the signature), as at the gateway. CaptchaVerifyParam
 // and SceneId are required (else a 400 MissingParameter). The token decides
 // the verdict, once: a token starting with "pass" passes (T001); a token
 // starting with "F" and three digits fails with that code (F014-… → F014);
 // any other token fails with F001 (suspected attack). A token submitted a
 // second time fails with F008, like the real service.
-func (f *Fake) serveVerifyCaptcha(w http.ResponseWriter, v url.Values, now time.Time) {
+func (f *Fake) serveVerifyCaptcha(w http.ResponseWriter, r *http.Request, v url.Values, now time.Time) {
 	token, scene := v.Get("CaptchaVerifyParam"), v.Get("SceneId")
 	for _, p := range []struct{ name, value string }{{"CaptchaVerifyParam", token}, {"SceneId", scene}} {
 		if p.value == "" {
@@ -87,7 +94,8 @@ func (f *Fake) serveVerifyCaptcha(w http.ResponseWriter, v url.Values, now time.
 	} else {
 		f.captcha.used[key] = now
 	}
-	ver := CaptchaVerification{SceneID: scene, VerifyParam: token, VerifyResult: code[0] == 'T', VerifyCode: code}
+	ver := CaptchaVerification{SceneID: scene, VerifyParam: token, VerifyResult: code[0] == 'T', VerifyCode: code,
+		URLLength: len(r.RequestURI), BodyLength: r.ContentLength}
 	f.captcha.last = ver
 	f.mu.Unlock()
 

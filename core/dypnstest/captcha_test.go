@@ -2,8 +2,13 @@ package dypnstest_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"io"
+	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -104,5 +109,93 @@ func TestVerifyIntelligentCaptchaRefusals(t *testing.T) {
 	}
 	if fx.srv.CaptchaCount() != 0 {
 		t.Errorf("refused requests got a verdict: %d", fx.srv.CaptchaCount())
+	}
+}
+
+// tamperBody is a RoundTripper that replaces a request's body before it
+// leaves the client, after it was signed; with rehash it also sets
+// x-acs-content-sha256 to the new body's hash (the signature still covers
+// the old one).
+type tamperBody struct {
+	from, to string
+	rehash   bool
+}
+
+func (tb tamperBody) RoundTrip(r *http.Request) (*http.Response, error) {
+	var b []byte
+	if r.Body != nil {
+		var err error
+		if b, err = io.ReadAll(r.Body); err != nil {
+			return nil, err
+		}
+	}
+	b = []byte(strings.Replace(string(b), tb.from, tb.to, 1))
+	r = r.Clone(r.Context())
+	r.Body, r.ContentLength = io.NopCloser(strings.NewReader(string(b))), int64(len(b))
+	if tb.rehash {
+		sum := sha256.Sum256(b)
+		r.Header.Set("x-acs-content-sha256", hex.EncodeToString(sum[:]))
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestVerifyCaptchaLongTokenInBody: a 4 KiB CaptchaVerifyParam (the
+// documented maximum) travels in the signed form body, the request target
+// stays "/", the fake verifies the signature and body hash and reads the
+// token from the body.
+func TestVerifyCaptchaLongTokenInBody(t *testing.T) {
+	fx := newFixture(t, dypnstest.Options{})
+	// Characters that percent-encode to three bytes each, as JSON tokens do.
+	token := "pass-" + strings.Repeat(`{"a":"b c+d/e="}`, 4096/16)[:4096-len("pass-")]
+	a, err := fx.verifyCaptcha(t, token, "scene-1")
+	if err != nil || !a.Result.VerifyResult || a.Result.VerifyCode != "T001" {
+		t.Fatalf("%+v %v", a, err)
+	}
+	last := fx.srv.LastCaptcha()
+	if last.VerifyParam != token || last.SceneID != "scene-1" {
+		t.Errorf("the fake read %d bytes of token, scene %q", len(last.VerifyParam), last.SceneID)
+	}
+	if last.URLLength > len("/?") || last.BodyLength < 4096 {
+		t.Errorf("URL %d bytes, body %d bytes: the parameters did not travel in the body", last.URLLength, last.BodyLength)
+	}
+}
+
+// TestVerifyCaptchaParamsInQuery: like the gateway, the fake also takes
+// the parameters from a signed query.
+func TestVerifyCaptchaParamsInQuery(t *testing.T) {
+	fx := newFixture(t, dypnstest.Options{})
+	req := signed(t, fx.srv.URL, dypnstest.ActionVerifyCaptcha, url.Values{"CaptchaVerifyParam": {"pass-q"}, "SceneId": {"s"}}, "", fx.creds, start, "nonce-q")
+	req.Header.Set("x-acs-version", dypnstest.CaptchaAPIVersion)
+	if err := core.SignRequest(req, core.EmptySHA256, fx.creds, start, "nonce-q"); err != nil {
+		t.Fatal(err)
+	}
+	if a := do(t, req); a.Status != 200 {
+		t.Fatalf("%+v", a)
+	}
+	if last := fx.srv.LastCaptcha(); last.VerifyParam != "pass-q" || last.VerifyCode != "T001" || last.BodyLength != 0 {
+		t.Errorf("LastCaptcha = %+v", last)
+	}
+}
+
+// TestVerifyCaptchaTamperedBody: a body changed after signing is refused
+// with SignatureDoesNotMatch, whether or not the body hash header was
+// changed to match it, and gets no verdict.
+func TestVerifyCaptchaTamperedBody(t *testing.T) {
+	fx := newFixture(t, dypnstest.Options{})
+	for _, rehash := range []bool{false, true} {
+		c, err := core.NewClient(core.Options{Endpoint: fx.srv.URL, Credentials: core.StaticCredentials(fx.creds),
+			Now: fx.clock.Now, HTTPClient: &http.Client{Transport: tamperBody{"F001-x", "pass-x", rehash}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = c.Call(context.Background(), dypnstest.CaptchaAPIVersion, dypnstest.ActionVerifyCaptcha,
+			map[string]string{"CaptchaVerifyParam": "F001-x", "SceneId": "s"}, nil)
+		var ce *core.Error
+		if !errors.As(err, &ce) || ce.StatusCode != 400 || ce.Code != "SignatureDoesNotMatch" {
+			t.Errorf("rehash %v: %v", rehash, err)
+		}
+	}
+	if n := fx.srv.CaptchaCount(); n != 0 {
+		t.Errorf("a tampered request got a verdict: %d", n)
 	}
 }

@@ -266,7 +266,7 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case core.ActionCheck:
 		f.serveCheck(w, params, now)
 	case ActionVerifyCaptcha:
-		f.serveVerifyCaptcha(w, params, now)
+		f.serveVerifyCaptcha(w, r, params, now)
 	}
 }
 

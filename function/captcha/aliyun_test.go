@@ -42,6 +42,16 @@ func TestAliyun(t *testing.T) {
 	if last := fake.LastCaptcha(); last.SceneID != "scene-1" || last.VerifyParam != "pass-1" {
 		t.Errorf("the fake saw %+v", last)
 	}
+	// A token of the documented maximum, 4 KiB, travels in the signed body:
+	// the request's URL stays short.
+	long := "pass-" + strings.Repeat("%+/=", 1024)[:4096-len("pass-")]
+	if res, err := v.Verify(ctx, long, ""); err != nil || res.Code != "T001" {
+		t.Fatalf("4 KiB token: %+v %v", res, err)
+	}
+	if last := fake.LastCaptcha(); last.VerifyParam != long || last.URLLength > len("/?") || last.BodyLength < 4096 {
+		t.Errorf("4 KiB token: the fake saw a %d-byte token, a %d-byte URL and a %d-byte body",
+			len(last.VerifyParam), last.URLLength, last.BodyLength)
+	}
 	_, err = v.Verify(ctx, "pass-1", "")
 	wantFail(t, err, captcha.KindRefused, "F008")
 	_, err = v.Verify(ctx, "bot-token", "")
