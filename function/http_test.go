@@ -3,6 +3,7 @@ package function
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"reflect"
@@ -235,10 +236,31 @@ func TestErrorTable(t *testing.T) {
 			t.Errorf("%s: RetryAfter %v", tc.code, e.RetryAfter)
 		}
 	}
-	for code, st := range localStatus {
-		if newError(code, "").Status != st {
-			t.Errorf("%s", code)
+	// Every local code answers with the status the API documentation
+	// gives it: docs/api.md's status table is the contract, written apart
+	// from localStatus, so a wrong entry in either fails here.
+	doc, err := os.ReadFile("../docs/api.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[int]string{}
+	for _, line := range strings.Split(string(doc), "\n") {
+		var st int
+		if _, err := fmt.Sscanf(line, "| %d |", &st); err == nil {
+			rows[st] = line
 		}
+	}
+	if len(rows) < 10 {
+		t.Fatalf("found %d status rows in docs/api.md; has the table moved?", len(rows))
+	}
+	for code := range localStatus {
+		e := newError(code, "")
+		if !strings.Contains(rows[e.Status], "`"+code+"`") {
+			t.Errorf("%s answers %d, but docs/api.md does not list it under %d", code, e.Status, e.Status)
+		}
+	}
+	if e := newError("NO_SUCH_CODE", ""); e.Status != http.StatusInternalServerError {
+		t.Errorf("an unknown local code answers %d, want 500", e.Status)
 	}
 }
 
