@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"smsverify/core"
 	"smsverify/core/dypnstest"
@@ -27,7 +28,16 @@ func TestConnectionReuse(t *testing.T) {
 	}
 	srv.Start()
 	defer srv.Close()
-	c, err := core.NewClient(core.Options{Endpoint: srv.URL, Credentials: core.StaticCredentials(dypnstest.TestCredentials())})
+	// The default transport, without the http.Client's 30 s backstop, and a
+	// generous per-call timeout: 200 concurrent race-instrumented calls on a
+	// loaded 2-core machine took over 5 s (the default Timeout), and each
+	// call that timed out closed its connection, so the next wave redialed
+	// and the count below failed for a reason that is not about reuse.
+	// Nothing here hangs, so no timeout is expected at all.
+	hc := core.NewHTTPClient()
+	hc.Timeout = 0
+	c, err := core.NewClient(core.Options{Endpoint: srv.URL, Credentials: core.StaticCredentials(dypnstest.TestCredentials()),
+		HTTPClient: hc, Timeout: 2 * time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}

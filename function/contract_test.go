@@ -210,7 +210,7 @@ func TestContract(t *testing.T) {
 		{dypnstest.FaultMalformed, 502, CodeUpstreamBadAnswer},
 		{dypnstest.FaultHang, 504, CodeUpstreamTimeout},
 	} {
-		fe := newEnv(t, func(cfg *Config, _ *Options) { cfg.Timeout = 100 * time.Millisecond })
+		fe := newEnv(t, func(cfg *Config, _ *Options) { timeoutFor(cfg, tc.fault) })
 		fe.fake.FailNext(1, tc.fault)
 		c.do(fe, tc.status, tc.code, "POST", "/check", checkBody)
 	}

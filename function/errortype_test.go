@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"testing"
-	"time"
 
 	"smsverify/core/dypnstest"
 )
@@ -44,7 +43,7 @@ func TestErrorType(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t, func(c *Config, o *Options) {
-				c.Timeout = 100 * time.Millisecond
+				timeoutFor(c, tt.fault)
 				if tt.mutate != nil {
 					tt.mutate(t)(c, o)
 				}

@@ -44,6 +44,20 @@ func testConfig(url string) Config {
 	return c
 }
 
+// hangTimeout is DYPNS_TIMEOUT for a case whose fake never answers
+// (dypnstest.FaultHang): the hang is certain, so a short deadline proves the
+// timeout however loaded the machine is. Every other case keeps the default
+// of seconds, so load cannot turn a fast answer into a timeout.
+const hangTimeout = 100 * time.Millisecond
+
+// timeoutFor sets DYPNS_TIMEOUT to hangTimeout when fault is FaultHang and
+// leaves the default otherwise.
+func timeoutFor(c *Config, fault dypnstest.Fault) {
+	if fault == dypnstest.FaultHang {
+		c.Timeout = hangTimeout
+	}
+}
+
 func newEnv(t *testing.T, mutate func(*Config, *Options)) *env {
 	t.Helper()
 	e := &env{t: t, logs: &syncbuf.Buffer{}, clk: testclock.New(time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC))}

@@ -181,7 +181,7 @@ func TestUpstreamFailures(t *testing.T) {
 	} {
 		for _, path := range []string{"/send", "/check"} {
 			t.Run(tc.name+path, func(t *testing.T) {
-				e := newEnv(t, func(c *Config, _ *Options) { c.Timeout = 100 * time.Millisecond })
+				e := newEnv(t, func(c *Config, _ *Options) { timeoutFor(c, tc.fault) })
 				e.fake.FailNext(1, tc.fault)
 				w, m := e.do("POST", path, `{"PhoneNumber":"13800000000"`+map[string]string{"/send": "}", "/check": `,"VerifyCode":"1234"}`}[path])
 				if w.Code != tc.status || m["Code"] != tc.code || m["Success"] != false {

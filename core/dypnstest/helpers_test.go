@@ -63,8 +63,15 @@ func newFixture(t *testing.T, o dypnstest.Options) *fixture {
 	return &fixture{srv: srv, client: newClient(t, srv.URL, creds, clk.Now, 0), clock: clk, creds: creds}
 }
 
+// newClient returns a client of the fake at endpoint. A zero timeout is a
+// generous one: only a fake that never answers may time out, and those calls
+// carry their own short deadline (giveUp), so load on the machine cannot
+// turn a fast answer into a timeout.
 func newClient(t *testing.T, endpoint string, creds core.Credentials, now func() time.Time, timeout time.Duration) *core.Client {
 	t.Helper()
+	if timeout == 0 {
+		timeout = time.Minute
+	}
 	c, err := core.NewClient(core.Options{
 		Endpoint: endpoint, Credentials: core.StaticCredentials(creds), Now: now, Timeout: timeout,
 	})

@@ -16,6 +16,9 @@ func newSiteverify(t *testing.T, fo captchatest.Options, o captcha.SiteverifyOpt
 	fake := captchatest.NewServer(fo)
 	t.Cleanup(fake.Close)
 	o.Endpoint = fake.URL
+	if o.Timeout == 0 {
+		o.Timeout = time.Minute // generous: only a hang may time out, with its own short Timeout
+	}
 	if o.Secret == "" {
 		o.Secret = captchatest.TestSecret
 	}
