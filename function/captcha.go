@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,6 +33,9 @@ const (
 // further at run time.
 const maxCaptchaTimeout = 30 * time.Second
 
+// maxCaptchaPrefixBytes bounds CAPTCHA_PREFIX, a short console identifier.
+const maxCaptchaPrefixBytes = 64
+
 var captchaProviders = []string{captcha.ProviderAliyun, captcha.ProviderTurnstile, captcha.ProviderHCaptcha, captcha.ProviderTest}
 
 // clientCaptcha is the public, non-secret part of the captcha settings: what
@@ -42,10 +46,30 @@ func (c *Config) clientCaptcha() ClientCaptcha {
 	}
 	cc := ClientCaptcha{Provider: c.CaptchaProvider, Actions: slices.Clone(c.CaptchaActions),
 		SiteKey: c.CaptchaSiteKey, SceneId: c.CaptchaSceneID}
-	if c.CaptchaProvider == captcha.ProviderTest {
+	switch c.CaptchaProvider {
+	case captcha.ProviderTest:
 		cc.PassPrefix = captcha.TestPassPrefix
+	case captcha.ProviderAliyun:
+		cc.Prefix, cc.Region = c.CaptchaPrefix, c.captchaRegion()
 	}
 	return cc
+}
+
+// Captcha 2.0's client regions (window.AliyunCaptchaConfig.region): the
+// web/app SDK must talk to the region that verifies the token.
+const (
+	captchaRegionChina     = "cn"  // captcha.cn-shanghai.aliyuncs.com
+	captchaRegionSingapore = "sgp" // captcha.ap-southeast-1.aliyuncs.com
+)
+
+// captchaRegion is Captcha 2.0's client region for CAPTCHA_ENDPOINT:
+// Singapore when its host names ap-southeast-1, else mainland China.
+func (c *Config) captchaRegion() string {
+	u, err := url.Parse(c.captchaEndpoint())
+	if err == nil && strings.Contains(strings.ToLower(u.Hostname()), "ap-southeast-1") {
+		return captchaRegionSingapore
+	}
+	return captchaRegionChina
 }
 
 // validateCaptcha checks the CAPTCHA_* variables: a known provider and
@@ -65,6 +89,9 @@ func (c *Config) validateCaptcha(p *problems) {
 	if c.CaptchaTimeout <= 0 || c.CaptchaTimeout > maxCaptchaTimeout {
 		p.add("CAPTCHA_TIMEOUT", "must be positive and at most %s, like 3s", maxCaptchaTimeout)
 	}
+	if c.CaptchaPrefix != "" && c.CaptchaProvider != captcha.ProviderAliyun {
+		p.add("CAPTCHA_PREFIX", "applies to aliyun only")
+	}
 	switch c.CaptchaProvider {
 	case captcha.ProviderAliyun:
 		if c.CaptchaSceneID == "" {
@@ -75,6 +102,11 @@ func (c *Config) validateCaptcha(p *problems) {
 		}
 		if len(c.CaptchaHostnames) > 0 {
 			p.add("CAPTCHA_HOSTNAMES", "applies to turnstile and hcaptcha only")
+		}
+		if len(c.CaptchaPrefix) > maxCaptchaPrefixBytes || strings.ContainsFunc(c.CaptchaPrefix, func(r rune) bool {
+			return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '-' || r == '_')
+		}) {
+			p.add("CAPTCHA_PREFIX", "must be the identity prefix from the Captcha 2.0 console (letters, digits, - and _)")
 		}
 	case captcha.ProviderTurnstile, captcha.ProviderHCaptcha:
 		if c.CaptchaSecret == "" {

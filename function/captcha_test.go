@@ -3,6 +3,7 @@ package function
 import (
 	"context"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -260,6 +261,15 @@ func TestCaptchaConfig(t *testing.T) {
 		{"aliyun hostnames", func(c *Config) {
 			c.CaptchaProvider, c.CaptchaSceneID, c.CaptchaHostnames = "aliyun", "s", []string{"a.example"}
 		}, "CAPTCHA_HOSTNAMES"},
+		{"aliyun prefix", func(c *Config) { c.CaptchaProvider, c.CaptchaSceneID, c.CaptchaPrefix = "aliyun", "s", "1gw1pf" }, ""},
+		{"aliyun prefix with space", func(c *Config) {
+			c.CaptchaProvider, c.CaptchaSceneID, c.CaptchaPrefix = "aliyun", "s", "1gw1pf "
+		}, "CAPTCHA_PREFIX"},
+		{"aliyun prefix too long", func(c *Config) {
+			c.CaptchaProvider, c.CaptchaSceneID, c.CaptchaPrefix = "aliyun", "s", strings.Repeat("a", 65)
+		}, "CAPTCHA_PREFIX"},
+		{"turnstile prefix", func(c *Config) { c.CaptchaProvider, c.CaptchaSecret, c.CaptchaPrefix = "turnstile", "s", "1gw1pf" }, "CAPTCHA_PREFIX"},
+		{"test prefix", func(c *Config) { c.CaptchaProvider, c.CaptchaPrefix = "test", "1gw1pf" }, "CAPTCHA_PREFIX"},
 		{"turnstile without secret", func(c *Config) { c.CaptchaProvider = "turnstile" }, "CAPTCHA_SECRET"},
 		{"hcaptcha without secret", func(c *Config) { c.CaptchaProvider = "hcaptcha" }, "CAPTCHA_SECRET"},
 		{"turnstile", func(c *Config) { c.CaptchaProvider, c.CaptchaSecret = "turnstile", "s" }, ""},
@@ -317,6 +327,44 @@ func TestCaptchaEnv(t *testing.T) {
 	test.CaptchaProvider = "test"
 	if got := test.clientConfig().Captcha; got.PassPrefix != "pass" || got.Provider != "test" {
 		t.Errorf("test provider's client settings: %+v", got)
+	}
+}
+
+// TestCaptchaClientRegion: /client-config publishes Captcha 2.0's identity
+// prefix and the region its web SDK needs, derived from CAPTCHA_ENDPOINT,
+// and neither for other providers.
+func TestCaptchaClientRegion(t *testing.T) {
+	t.Setenv("CAPTCHA_PROVIDER", "aliyun")
+	t.Setenv("CAPTCHA_SCENE_ID", "scene-7")
+	t.Setenv("CAPTCHA_PREFIX", "1gw1pf")
+	c, err := LoadConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := ClientCaptcha{Provider: "aliyun", Actions: []string{"send"}, SceneId: "scene-7", Prefix: "1gw1pf", Region: "cn"}
+	if got := c.clientConfig().Captcha; !reflect.DeepEqual(got, want) {
+		t.Errorf("default endpoint: %+v, want %+v", got, want)
+	}
+	for endpoint, region := range map[string]string{
+		"https://captcha.cn-shanghai.aliyuncs.com":    "cn",
+		"https://captcha.ap-southeast-1.aliyuncs.com": "sgp",
+		"https://CAPTCHA.AP-SOUTHEAST-1.ALIYUNCS.COM": "sgp",
+		"http://127.0.0.1:8080":                       "cn",
+	} {
+		c.CaptchaEndpoint = endpoint
+		if err := c.Validate(); err != nil {
+			t.Fatalf("%s: %v", endpoint, err)
+		}
+		if got := c.clientConfig().Captcha; got.Region != region || got.Prefix != "1gw1pf" {
+			t.Errorf("%s: %+v, want region %s", endpoint, got, region)
+		}
+	}
+	for _, p := range []string{"test", "turnstile", "hcaptcha"} {
+		o := DefaultConfig()
+		o.CaptchaProvider, o.CaptchaSecret, o.CaptchaEndpoint = p, "s", "https://captcha.ap-southeast-1.aliyuncs.com"
+		if got := o.clientConfig().Captcha; got.Prefix != "" || got.Region != "" {
+			t.Errorf("%s publishes Captcha 2.0 settings: %+v", p, got)
+		}
 	}
 }
 

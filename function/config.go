@@ -66,12 +66,14 @@ type Config struct {
 	VerifyTokenTTL    time.Duration `envconfig:"VERIFY_TOKEN_TTL" default:"5m"`
 
 	// Captcha before public sends (and checks, per CAPTCHA_ACTIONS).
-	// Provider, Actions, SiteKey and SceneID are public: clients need them
-	// to show the widget (clientCaptcha, GET /client-config). Secret is not.
+	// Provider, Actions, SiteKey, SceneID and Prefix are public: clients
+	// need them to show the widget (clientCaptcha, GET /client-config).
+	// Secret is not.
 	CaptchaProvider  string        `envconfig:"CAPTCHA_PROVIDER"`
 	CaptchaActions   []string      `envconfig:"CAPTCHA_ACTIONS" default:"send"`
 	CaptchaEndpoint  string        `envconfig:"CAPTCHA_ENDPOINT"`
 	CaptchaSceneID   string        `envconfig:"CAPTCHA_SCENE_ID"`
+	CaptchaPrefix    string        `envconfig:"CAPTCHA_PREFIX"`
 	CaptchaSecret    string        `envconfig:"CAPTCHA_SECRET"`
 	CaptchaSiteKey   string        `envconfig:"CAPTCHA_SITE_KEY"`
 	CaptchaHostnames []string      `envconfig:"CAPTCHA_HOSTNAMES"`

@@ -242,6 +242,16 @@ func TestContract(t *testing.T) {
 	site.FailNext(1, captchatest.FaultUnavailable)
 	c.do(ce, 503, CodeCaptchaUnavailable, "POST", "/send", `{"PhoneNumber":"13800000000","CaptchaVerifyParam":"pass-1"}`)
 	c.do(ce, 200, "", "POST", "/send", `{"PhoneNumber":"13800000000","CaptchaVerifyParam":"pass-2"}`)
+	c.do(ce, 200, "", "GET", "/client-config", "")
+	// Captcha 2.0 publishes its scene, identity prefix and region.
+	ae := newEnv(t, func(cfg *Config, _ *Options) {
+		cfg.CaptchaProvider, cfg.CaptchaSceneID, cfg.CaptchaPrefix = "aliyun", "scene-7", "1gw1pf"
+		cfg.CaptchaEndpoint = "https://captcha.ap-southeast-1.aliyuncs.com"
+	})
+	m = c.do(ae, 200, "", "GET", "/client-config", "")
+	if cc := m["Captcha"].(map[string]any); cc["Prefix"] != "1gw1pf" || cc["Region"] != "sgp" || cc["SceneId"] != "scene-7" {
+		t.Errorf("aliyun client-config Captcha = %v", cc)
+	}
 
 	// Idempotency: a replay, a reused key, a duplicate while the first is
 	// in flight, a malformed key.

@@ -256,8 +256,9 @@ function loadScript(src) {
  * Tokens are single-use: call reset() after each request that carried one.
  * Providers: "" (none), "test" (a checkbox; emulator only), "turnstile"
  * and "hcaptcha" (their widgets, with SiteKey), "aliyun" (Captcha 2.0 with
- * SceneId; pass opts.prefix, your account's identity prefix, and opts.region,
- * "cn" or "sgp"). onChange(token) is called when the token changes.
+ * SceneId, and the identity Prefix and Region, "cn" or "sgp", that
+ * CAPTCHA_PREFIX and CAPTCHA_ENDPOINT publish; opts.prefix and opts.region
+ * override them). onChange(token) is called when the token changes.
  */
 export async function mountCaptcha(element, captcha, opts = {}) {
   const cfg = captcha || { Provider: "", Actions: [] };
@@ -317,7 +318,7 @@ export async function mountCaptcha(element, captcha, opts = {}) {
       return handle;
     }
     case "aliyun": {
-      globalThis.AliyunCaptchaConfig = { region: opts.region || "cn", prefix: opts.prefix || "" };
+      globalThis.AliyunCaptchaConfig = { region: opts.region || cfg.Region || "cn", prefix: opts.prefix || cfg.Prefix || "" };
       await loadScript("https://o.alicdn.com/captcha-frontend/aliyunCaptcha/AliyunCaptcha.js");
       if (!element.id) element.id = "aliyun-captcha";
       let instance = null;

@@ -145,6 +145,16 @@ window.turnstile = {
   reset(id) { window.fakeResets++; },
 };`
 
+// fakeAliyun stands in for Captcha 2.0's AliyunCaptcha.js: it shows the
+// window.AliyunCaptchaConfig and SceneId the page gave it.
+const fakeAliyun = `window.initAliyunCaptcha = (o) => {
+  const c = window.AliyunCaptchaConfig || {};
+  const b = document.createElement("button");
+  b.type = "button"; b.id = "fake-aliyun";
+  b.textContent = "fake Captcha 2.0 " + c.region + " " + c.prefix + " " + o.SceneId;
+  document.querySelector(o.element).append(b);
+};`
+
 // fakeWidget answers the tab's requests for pattern with script, in the
 // browser: nothing leaves the machine.
 func fakeWidget(t *testing.T, ctx context.Context, pattern, script string) {
@@ -319,6 +329,32 @@ func TestBrowser(t *testing.T) {
 		resets, err := chromedp.Run(ctx, chromedp.Evaluate[int]("window.fakeResets"))
 		if err != nil || resets != 1 {
 			t.Errorf("widget resets after the send: %d (%v), want 1", resets, err)
+		}
+	})
+
+	// Captcha 2.0's identity prefix and region come from /client-config
+	// (CAPTCHA_PREFIX, CAPTCHA_ENDPOINT), not from the page's URL.
+	t.Run("AliyunWidget", func(t *testing.T) {
+		clearCredentials(t)
+		page := pageServer(t)
+		t.Setenv("CORS_ALLOWED_ORIGINS", page.URL)
+		t.Setenv("CAPTCHA_PROVIDER", "aliyun")
+		t.Setenv("CAPTCHA_SCENE_ID", "scene-7")
+		t.Setenv("CAPTCHA_PREFIX", "1gw1pf")
+		t.Setenv("CAPTCHA_ENDPOINT", "https://captcha.ap-southeast-1.aliyuncs.com")
+		api, _, _ := start(t)
+		ctx := tab(t, b)
+		fakeWidget(t, ctx, "https://o.alicdn.com/*", fakeAliyun)
+		err := chromedp.Do(ctx,
+			chromedp.Navigate(demoURL(page.URL, api)),
+			waitFor(`body[data-ready="true"]`),
+			waitFor(`#fake-aliyun`),
+		)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := text(t, ctx, "#fake-aliyun"); got != "fake Captcha 2.0 sgp 1gw1pf scene-7" {
+			t.Errorf("widget got %q, want region sgp, prefix 1gw1pf and scene-7 from /client-config", got)
 		}
 	})
 
