@@ -287,7 +287,7 @@ func TestCaptchaConfig(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			c := DefaultConfig()
+			c := defaultConfig()
 			tc.mutate(&c)
 			err := c.Validate()
 			switch {
@@ -320,10 +320,10 @@ func TestCaptchaEnv(t *testing.T) {
 	if b, _ := json.Marshal(pub); strings.Contains(string(b), "0x0000") {
 		t.Errorf("public settings hold the secret: %s", b)
 	}
-	if off := DefaultConfig(); off.clientConfig().Captcha.Provider != "" {
+	if off := defaultConfig(); off.clientConfig().Captcha.Provider != "" {
 		t.Error("captcha off publishes a provider")
 	}
-	test := DefaultConfig()
+	test := defaultConfig()
 	test.CaptchaProvider = "test"
 	if got := test.clientConfig().Captcha; got.PassPrefix != "pass" || got.Provider != "test" {
 		t.Errorf("test provider's client settings: %+v", got)
@@ -360,7 +360,7 @@ func TestCaptchaClientRegion(t *testing.T) {
 		}
 	}
 	for _, p := range []string{"test", "turnstile", "hcaptcha"} {
-		o := DefaultConfig()
+		o := defaultConfig()
 		o.CaptchaProvider, o.CaptchaSecret, o.CaptchaEndpoint = p, "s", "https://captcha.ap-southeast-1.aliyuncs.com"
 		if got := o.clientConfig().Captcha; got.Prefix != "" || got.Region != "" {
 			t.Errorf("%s publishes Captcha 2.0 settings: %+v", p, got)

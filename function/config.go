@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"net/url"
-	"reflect"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -327,41 +325,4 @@ func (c *Config) sendDefaults() core.SendRequest {
 // keeps the template's ${min} equal to the validity in minutes.
 func templateParam(validSeconds int64) string {
 	return fmt.Sprintf(`{"code":"##code##","min":"%d"}`, max(validSeconds/60, 1))
-}
-
-// DefaultConfig returns the documented defaults (the struct tags' default
-// values), ignoring the environment: for tests and programs that build a
-// Config by hand. TestDefaultConfigMatchesEnv keeps it equal to LoadConfig
-// in an empty environment.
-func DefaultConfig() Config {
-	var c Config
-	v := reflect.ValueOf(&c).Elem()
-	for i := range v.NumField() {
-		def, ok := v.Type().Field(i).Tag.Lookup("default")
-		if !ok {
-			continue
-		}
-		var err error
-		switch p := v.Field(i).Addr().Interface().(type) {
-		case *string:
-			*p = def
-		case *[]string:
-			*p = strings.Split(def, ",")
-		case *int64:
-			*p, err = strconv.ParseInt(def, 10, 64)
-		case *bool:
-			*p, err = strconv.ParseBool(def)
-		case *time.Duration:
-			*p, err = time.ParseDuration(def)
-		case envconfig.Decoder:
-			err = p.Decode(def)
-		default:
-			err = fmt.Errorf("unsupported type %T", p)
-		}
-		if err != nil {
-			panic("function: bad default for " + v.Type().Field(i).Name + ": " + err.Error())
-		}
-	}
-	c.normalize()
-	return c
 }

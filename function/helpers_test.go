@@ -12,6 +12,7 @@ import (
 
 	"smsverify/core"
 	"smsverify/core/dypnstest"
+	"smsverify/internal/envdefaults"
 	"smsverify/internal/syncbuf"
 	"smsverify/internal/testclock"
 )
@@ -32,10 +33,23 @@ type env struct {
 	clk  *testclock.Clock
 }
 
+// defaultConfig returns the documented defaults (Config's default tags,
+// normalized as LoadConfig normalizes), ignoring the environment.
+// TestDefaultConfigMatchesEnv keeps it equal to LoadConfig in an empty
+// environment.
+func defaultConfig() Config {
+	var c Config
+	if err := envdefaults.Fill(&c); err != nil {
+		panic(err) // a bad default tag; TestDefaultConfig names it
+	}
+	c.normalize()
+	return c
+}
+
 // testConfig is the default Config pointed at url, with generous limits
 // unless a test sets its own.
 func testConfig(url string) Config {
-	c := DefaultConfig()
+	c := defaultConfig()
 	c.Endpoint = url
 	c.AccessKeyID, c.AccessKeySecret = dypnstest.TestCredentials().AccessKeyID, dypnstest.TestCredentials().AccessKeySecret
 	c.APIKeys = []string{testKey}

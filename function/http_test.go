@@ -14,6 +14,7 @@ import (
 	"smsverify/core"
 	"smsverify/core/dypnstest"
 	"smsverify/function/limit"
+	"smsverify/internal/envdefaults"
 )
 
 const testPhone = "13800000000"
@@ -445,7 +446,7 @@ func TestConfig(t *testing.T) {
 			}
 		})
 	}
-	c := DefaultConfig()
+	c := defaultConfig()
 	c.SendLimitGlobal = limit.Rate{N: 5, Per: time.Microsecond}
 	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "SMS_LIMIT_GLOBAL") {
 		t.Errorf("sub-millisecond rate: %v", err)
@@ -462,20 +463,26 @@ func unsetConfigEnv(t *testing.T) {
 	}
 }
 
+// TestDefaultConfigMatchesEnv: the test helper defaultConfig (the default
+// tags, filled by envdefaults) is what LoadConfig reads from an empty
+// environment.
 func TestDefaultConfigMatchesEnv(t *testing.T) {
 	unsetConfigEnv(t)
 	c, err := LoadConfig()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(c, DefaultConfig()) {
-		t.Errorf("LoadConfig() = %+v\nDefaultConfig() = %+v", c, DefaultConfig())
+	if !reflect.DeepEqual(c, defaultConfig()) {
+		t.Errorf("LoadConfig() = %+v\ndefaultConfig() = %+v", c, defaultConfig())
 	}
 }
 
 func TestDefaultConfig(t *testing.T) {
+	if err := envdefaults.Fill(&Config{}); err != nil {
+		t.Fatalf("Config's default tags: %v", err)
+	}
 	t.Setenv("SMS_SIGN_NAME", "ignored")
-	c := DefaultConfig()
+	c := defaultConfig()
 	if c.SignName != "速通互联验证码" || c.TemplateCode != "100001" || len(c.TemplateCodes) != 5 || c.ValidTime != 300 ||
 		c.Interval != 60 || c.CodeLength != 4 || c.Timeout != 5*time.Second || c.Port != "8080" || c.Host != "127.0.0.1" ||
 		c.SendLimitPerPhone.String() != "5/1h" || c.LimitStore != "memory" || c.VerifyTokenTTL != 5*time.Minute ||

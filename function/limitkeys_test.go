@@ -31,7 +31,7 @@ func TestLimitKeysOnRedis(t *testing.T) {
 		e := newEnv(t, func(c *Config, _ *Options) {
 			setLimits(c)
 			c.LimitStore, c.RedisURL, c.LimitKeySecret = "redis", url, secret
-			c.LimitKeyPrefix = DefaultConfig().LimitKeyPrefix
+			c.LimitKeyPrefix = defaultConfig().LimitKeyPrefix
 		})
 		w, m := e.from(ipA, "/send", sendJSON(number))
 		ok(t, "send", w, m)

@@ -173,7 +173,7 @@ func TestTestNumbersConfig(t *testing.T) {
 		{"repeated number", []string{"13800000000:123456", "13800000000:4444"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := DefaultConfig()
+			c := defaultConfig()
 			c.TestNumbers = tc.entries
 			err := c.Validate()
 			if (err == nil) != tc.ok {
@@ -206,7 +206,7 @@ func TestTestNumbersConfig(t *testing.T) {
 }
 
 func TestIdempotencyTTLConfig(t *testing.T) {
-	c := DefaultConfig()
+	c := defaultConfig()
 	if c.IdempotencyTTL != 24*time.Hour {
 		t.Fatalf("default IDEMPOTENCY_TTL %v, want 24h", c.IdempotencyTTL)
 	}

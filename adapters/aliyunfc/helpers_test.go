@@ -15,6 +15,7 @@ import (
 	"smsverify/core"
 	"smsverify/core/dypnstest"
 	"smsverify/function"
+	"smsverify/internal/envdefaults"
 	"smsverify/internal/syncbuf"
 )
 
@@ -43,7 +44,10 @@ func newEnv(t *testing.T, mutate func(*function.Config)) *env {
 	e := &env{logs: &syncbuf.Buffer{}}
 	e.fake = dypnstest.NewServer(dypnstest.Options{Credentials: []core.Credentials{stsCreds}})
 	t.Cleanup(e.fake.Close)
-	cfg := function.DefaultConfig()
+	var cfg function.Config
+	if err := envdefaults.Fill(&cfg); err != nil {
+		t.Fatal(err)
+	}
 	cfg.Endpoint = e.fake.URL
 	if mutate != nil {
 		mutate(&cfg)

@@ -15,6 +15,7 @@ import (
 
 	"smsverify/core/dypnstest"
 	"smsverify/function"
+	"smsverify/internal/envdefaults"
 )
 
 const (
@@ -36,7 +37,10 @@ func newTestEnv(t *testing.T) *testEnv {
 	fake := dypnstest.NewServer(dypnstest.Options{})
 	t.Cleanup(fake.Close)
 	creds := dypnstest.TestCredentials()
-	cfg := function.DefaultConfig()
+	var cfg function.Config
+	if err := envdefaults.Fill(&cfg); err != nil {
+		t.Fatal(err)
+	}
 	cfg.AccessKeyID, cfg.AccessKeySecret = creds.AccessKeyID, creds.AccessKeySecret
 	cfg.Endpoint = fake.URL
 	cfg.APIKeys = []string{testAPIKey}
