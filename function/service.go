@@ -13,6 +13,7 @@ package function
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -21,6 +22,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"sync"
 	"time"
 
 	"smsverify/core"
@@ -64,11 +66,14 @@ type Service struct {
 	tokens *verifytoken.Issuer // nil unless VERIFY_TOKEN_SECRET is set
 	// limitKey keys the hashes that name phones in the limit store.
 	limitKey []byte
-	captcha  captcha.Verifier // nil unless CAPTCHA_PROVIDER is set
-	apiKeys  [][sha256.Size]byte
-	proxies  []netip.Prefix
-	origins  map[string]bool
-	now      func() time.Time
+	// hashers holds HMAC-SHA256 hashes keyed with limitKey, so that
+	// secureHash does not key a new one per request.
+	hashers sync.Pool
+	captcha captcha.Verifier // nil unless CAPTCHA_PROVIDER is set
+	apiKeys [][sha256.Size]byte
+	proxies []netip.Prefix
+	origins map[string]bool
+	now     func() time.Time
 
 	testNumbers map[string]string // SMS_TEST_NUMBERS: number → fixed code
 }
@@ -123,6 +128,7 @@ func New(cfg Config, o Options) (*Service, error) {
 		s.limitKey = make([]byte, 32)
 		_, _ = rand.Read(s.limitKey)
 	}
+	s.hashers.New = func() any { return hmac.New(sha256.New, s.limitKey) }
 	if s.store == nil {
 		switch cfg.LimitStore {
 		case "redis":
