@@ -345,8 +345,7 @@ func (s *Service) decodeSend(c caller, body []byte, skip string, al *accessLog) 
 	if !c.trusted() {
 		allowed = publicSendFields
 	}
-	req := s.cfg.sendDefaults()
-	req.TemplateParam = ""
+	req := s.cfg.sendBase()
 	if e := decodeParams(body, sendFields, allowed, skip, &req); e != nil {
 		return nil, e
 	}
@@ -411,7 +410,7 @@ const alibabaValidTime = 300
 // sendLimits are the limits a send takes: per number, per client address
 // (public callers only) and the global budget.
 func (s *Service) sendLimits(c caller, req *core.SendRequest) limitSet {
-	var l limitSet
+	l := limitSet{reqs: make([]limit.Request, 0, 3), names: make([]string, 0, 3)}
 	l.add("send:phone:"+s.secureHash(countryOf(req.CountryCode), req.PhoneNumber), s.cfg.SendLimitPerPhone, CodeSendLimitPhone)
 	if !c.trusted() {
 		l.add("send:ip:"+ipKey(c.ip), s.cfg.SendLimitPerIP, CodeSendLimitIP)
@@ -481,7 +480,7 @@ func (s *Service) decodeCheck(c caller, body []byte, skip string, al *accessLog)
 // checkLimits are the limits a check takes: per number and per client
 // address (public callers only).
 func (s *Service) checkLimits(c caller, req *core.CheckRequest) limitSet {
-	var l limitSet
+	l := limitSet{reqs: make([]limit.Request, 0, 2), names: make([]string, 0, 2)}
 	l.add("check:phone:"+s.secureHash(countryOf(req.CountryCode), req.PhoneNumber), s.cfg.CheckLimitPerPhone, CodeCheckLimitPhone)
 	if !c.trusted() {
 		l.add("check:ip:"+ipKey(c.ip), s.cfg.CheckLimitPerIP, CodeCheckLimitIP)

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -307,22 +308,31 @@ func (c *Config) hasKeys() bool { return c.AccessKeyID != "" && c.AccessKeySecre
 
 // sendDefaults returns a SendRequest holding the server-side parameters.
 func (c *Config) sendDefaults() core.SendRequest {
+	req := c.sendBase()
+	req.TemplateParam = templateParam(c.ValidTime)
+	return req
+}
+
+// sendBase is sendDefaults without the TemplateParam, which decodeSend
+// builds from the request's own ValidTime. Its optional values share one
+// allocation.
+func (c *Config) sendBase() core.SendRequest {
+	v := &[6]int64{c.CodeLength, c.CodeType, c.ValidTime, c.Interval, c.DuplicatePolicy, c.AutoRetry}
 	return core.SendRequest{
 		SignName:        c.SignName,
 		TemplateCode:    c.TemplateCode,
-		TemplateParam:   templateParam(c.ValidTime),
 		SchemeName:      c.SchemeName,
-		CodeLength:      core.Int64(c.CodeLength),
-		CodeType:        core.Int64(c.CodeType),
-		ValidTime:       core.Int64(c.ValidTime),
-		Interval:        core.Int64(c.Interval),
-		DuplicatePolicy: core.Int64(c.DuplicatePolicy),
-		AutoRetry:       core.Int64(c.AutoRetry),
+		CodeLength:      &v[0],
+		CodeType:        &v[1],
+		ValidTime:       &v[2],
+		Interval:        &v[3],
+		DuplicatePolicy: &v[4],
+		AutoRetry:       &v[5],
 	}
 }
 
 // templateParam lets Alibaba generate (and later verify) the code, and
 // keeps the template's ${min} equal to the validity in minutes.
 func templateParam(validSeconds int64) string {
-	return fmt.Sprintf(`{"code":"##code##","min":"%d"}`, max(validSeconds/60, 1))
+	return `{"code":"##code##","min":"` + strconv.FormatInt(max(validSeconds/60, 1), 10) + `"}`
 }

@@ -522,3 +522,23 @@ func TestSchemeChoices(t *testing.T) {
 		t.Errorf("check with a scheme not offered: %d %v", w.Code, m)
 	}
 }
+
+// TestTemplateParam pins the TemplateParam sent when the caller sets none:
+// Alibaba generates the code, ${min} is the validity in whole minutes, at
+// least 1; and sendDefaults (checked by Config.Validate) sends the same.
+func TestTemplateParam(t *testing.T) {
+	for secs, want := range map[int64]string{
+		300:   `{"code":"##code##","min":"5"}`,
+		59:    `{"code":"##code##","min":"1"}`,
+		119:   `{"code":"##code##","min":"1"}`,
+		86400: `{"code":"##code##","min":"1440"}`,
+	} {
+		if got := templateParam(secs); got != want {
+			t.Errorf("templateParam(%d) = %s, want %s", secs, got, want)
+		}
+	}
+	c := testConfig("http://127.0.0.1:1")
+	if got, want := c.sendDefaults().TemplateParam, templateParam(c.ValidTime); got != want {
+		t.Errorf("sendDefaults().TemplateParam = %s, want %s", got, want)
+	}
+}
