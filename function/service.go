@@ -149,11 +149,13 @@ func (s *Service) Close() error { return s.store.Close() }
 
 // upstreamContext bounds an upstream call by the platform deadline less a
 // margin, so a slow upstream is answered with 504 rather than killed.
+// Without a deadline it is ctx itself: the calls are synchronous, so a
+// cancel of their own would stop nothing that ctx does not.
 func upstreamContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	if dl, ok := ctx.Deadline(); ok {
 		return context.WithDeadline(ctx, dl.Add(-deadlineMargin))
 	}
-	return context.WithCancel(ctx)
+	return ctx, func() {}
 }
 
 // newRequestID returns a random id for requests the platform gave none.
