@@ -111,13 +111,23 @@ func checkTemplateParam(s string) error {
 	if s == "" {
 		return &ParamError{"TemplateParam", "is required"}
 	}
-	var m map[string]any
+	var m map[string]nonEmptyString
 	if err := json.Unmarshal([]byte(s), &m); err != nil || m == nil {
 		return &ParamError{"TemplateParam", "must be a JSON object"}
 	}
-	if c, ok := m["code"].(string); !ok || c == "" {
+	if !m["code"] {
 		return &ParamError{"TemplateParam", `must contain a "code" string ("##code##" lets Alibaba generate and verify it)`}
 	}
+	return nil
+}
+
+// nonEmptyString records whether a JSON value is a non-empty string,
+// without decoding it: Unmarshal has checked the text, and a string
+// token decodes to "" only when it is "".
+type nonEmptyString bool
+
+func (v *nonEmptyString) UnmarshalJSON(b []byte) error {
+	*v = len(b) > 2 && b[0] == '"'
 	return nil
 }
 
