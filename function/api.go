@@ -109,7 +109,7 @@ type ErrorAnswer struct {
 // exactly; skip, for events, names the envelope's Action key (the envelope
 // also holds IdempotencyKey).
 func decodeParams(body []byte, fields, allowed []string, skip string, dst any) *apiError {
-	var keys map[string]json.RawMessage
+	var keys map[string]anyValue
 	if err := json.Unmarshal(body, &keys); err != nil || keys == nil {
 		return newError(CodeInvalidJSON, "body must be a JSON object")
 	}
@@ -136,6 +136,12 @@ func decodeParams(body []byte, fields, allowed []string, skip string, dst any) *
 	}
 	return nil
 }
+
+// anyValue accepts any JSON value and keeps nothing: decodeParams's first
+// pass wants the keys only (Unmarshal still checks the whole text).
+type anyValue struct{}
+
+func (*anyValue) UnmarshalJSON([]byte) error { return nil }
 
 // quoteField shows a caller's unknown key, cut short and quoted.
 func quoteField(k string) string {
