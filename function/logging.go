@@ -64,7 +64,9 @@ func (s *Service) logAccess(ctx context.Context, a *accessLog, ms float64) {
 	case a.Status >= 400:
 		level = slog.LevelWarn
 	}
-	attrs := []slog.Attr{
+	// Room for every attribute below, so that appending never reallocates.
+	var buf [15]slog.Attr
+	attrs := append(buf[:0],
 		slog.String("request_id", RequestID(ctx)),
 		slog.String("action", a.Action),
 		slog.String("caller", a.Caller),
@@ -73,7 +75,7 @@ func (s *Service) logAccess(ctx context.Context, a *accessLog, ms float64) {
 		slog.String("code", a.Code),
 		slog.Int("status", a.Status),
 		slog.Float64("latency_ms", ms),
-	}
+	)
 	if a.UpstreamID != "" {
 		attrs = append(attrs, slog.String("upstream_request_id", a.UpstreamID))
 	}
