@@ -43,16 +43,9 @@ func newContract(t *testing.T) *contract {
 // expected status and, for failures, code.
 func (c *contract) do(e *env, want int, wantCode, method, path, body string, hdr ...string) map[string]any {
 	c.t.Helper()
-	r := httptest.NewRequest(method, path, strings.NewReader(body))
-	r.RemoteAddr = "203.0.113.7:5555"
-	if body != "" {
-		r.Header.Set("Content-Type", "application/json")
-	}
-	for i := 0; i+1 < len(hdr); i += 2 {
-		r.Header.Set(hdr[i], hdr[i+1])
-	}
+	r := newRequest(method, path, body, hdr...)
 	w := httptest.NewRecorder()
-	e.svc.ServeHTTP(w, r.WithContext(context.Background()))
+	e.svc.ServeHTTP(w, r)
 	if w.Code != want {
 		c.t.Fatalf("%s %s: status %d, want %d: %s", method, path, w.Code, want, w.Body)
 	}

@@ -1,10 +1,10 @@
 package function
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -95,9 +95,9 @@ func (e *env) clock() time.Time { return e.clk.Now() }
 
 func (e *env) advance(d time.Duration) { e.clk.Add(d) }
 
-// do sends an HTTP request to the service and decodes the JSON answer.
-func (e *env) do(method, path, body string, hdr ...string) (*httptest.ResponseRecorder, map[string]any) {
-	e.t.Helper()
+// newRequest builds a request as the tests send it: from a public client's
+// address, JSON when it has a body, with hdr's name/value pairs set.
+func newRequest(method, path, body string, hdr ...string) *http.Request {
 	r := httptest.NewRequest(method, path, strings.NewReader(body))
 	r.RemoteAddr = "203.0.113.7:5555"
 	if body != "" {
@@ -106,8 +106,14 @@ func (e *env) do(method, path, body string, hdr ...string) (*httptest.ResponseRe
 	for i := 0; i+1 < len(hdr); i += 2 {
 		r.Header.Set(hdr[i], hdr[i+1])
 	}
+	return r
+}
+
+// do sends an HTTP request to the service and decodes the JSON answer.
+func (e *env) do(method, path, body string, hdr ...string) (*httptest.ResponseRecorder, map[string]any) {
+	e.t.Helper()
 	w := httptest.NewRecorder()
-	e.svc.ServeHTTP(w, r.WithContext(context.Background()))
+	e.svc.ServeHTTP(w, newRequest(method, path, body, hdr...))
 	var m map[string]any
 	if w.Body.Len() > 0 {
 		if err := json.Unmarshal(w.Body.Bytes(), &m); err != nil {
