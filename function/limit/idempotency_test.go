@@ -243,15 +243,7 @@ func TestMemoryIdempotencyExpiresExactly(t *testing.T) {
 
 func TestRedisIdempotency(t *testing.T) {
 	requireRedis(t)
-	testIdempotency(t, func(t *testing.T) harness {
-		c := redisClient(t)
-		prefix := testPrefix(t, c)
-		t.Cleanup(func() { advanceRedis(t, c, prefix, 0) })
-		return harness{
-			store:   NewRedis(c, prefix),
-			advance: func(t *testing.T, d time.Duration) { advanceRedis(t, c, prefix, d) },
-		}
-	})
+	testIdempotency(t, redisHarness)
 }
 
 // TestRedisIdempotencyTwoInstances: two stores on one Redis (two function

@@ -130,16 +130,20 @@ func advanceRedis(t *testing.T, c *redis.Client, prefix string, d time.Duration)
 
 func TestRedis(t *testing.T) {
 	requireRedis(t)
-	testStore(t, func(t *testing.T) harness {
-		c := redisClient(t)
-		prefix := testPrefix(t, c)
-		// Registered after testPrefix's cleanup, so it runs before it.
-		t.Cleanup(func() { advanceRedis(t, c, prefix, 0) })
-		return harness{
-			store:   NewRedis(c, prefix),
-			advance: func(t *testing.T, d time.Duration) { advanceRedis(t, c, prefix, d) },
-		}
-	})
+	testStore(t, redisHarness)
+}
+
+// redisHarness is a Redis store under a fresh key prefix whose clock the
+// test advances.
+func redisHarness(t *testing.T) harness {
+	c := redisClient(t)
+	prefix := testPrefix(t, c)
+	// Registered after testPrefix's cleanup, so it runs before it.
+	t.Cleanup(func() { advanceRedis(t, c, prefix, 0) })
+	return harness{
+		store:   NewRedis(c, prefix),
+		advance: func(t *testing.T, d time.Duration) { advanceRedis(t, c, prefix, d) },
+	}
 }
 
 func TestRedisTwoInstances(t *testing.T) {
