@@ -114,13 +114,8 @@ func (e *Error) Kind() Kind {
 		}
 		return KindUpstream
 	}
-	if k, ok := codeKinds[e.Code]; ok {
+	if k, ok := codeKinds.lookup(e.Code); ok {
 		return k
-	}
-	for _, p := range prefixKinds {
-		if strings.HasPrefix(e.Code, p.prefix) {
-			return p.kind
-		}
 	}
 	switch {
 	case e.StatusCode == 503:
@@ -131,9 +126,35 @@ func (e *Error) Kind() Kind {
 	return KindUpstream
 }
 
+// codeTable maps Alibaba's codes to a V: exact codes first, then families
+// of codes by prefix (e.g. Throttling.User).
+type codeTable[V any] struct {
+	exact    map[string]V
+	prefixes []codePrefix[V]
+}
+
+type codePrefix[V any] struct {
+	prefix string
+	v      V
+}
+
+// lookup returns code's entry, if any.
+func (t *codeTable[V]) lookup(code string) (V, bool) {
+	if v, ok := t.exact[code]; ok {
+		return v, true
+	}
+	for _, p := range t.prefixes {
+		if strings.HasPrefix(code, p.prefix) {
+			return p.v, true
+		}
+	}
+	var zero V
+	return zero, false
+}
+
 // codeKinds classifies Alibaba's codes: the documented ones, those on the
 // product's error pages, and those seen in real traffic.
-var codeKinds = map[string]Kind{
+var codeKinds = codeTable[Kind]{exact: map[string]Kind{
 	"MOBILE_NUMBER_ILLEGAL":       KindBadInput,
 	"isv.MOBILE_NUMBER_ILLEGAL":   KindBadInput,
 	"INVALID_PARAMETERS":          KindBadInput,
@@ -163,12 +184,7 @@ var codeKinds = map[string]Kind{
 	"RESOURCE_NOT_ENOUGH":   KindUnavailable,
 	"isv.AMOUNT_NOT_ENOUGH": KindUnavailable,
 	"isv.OUT_OF_SERVICE":    KindUnavailable,
-}
-
-var prefixKinds = []struct {
-	prefix string
-	kind   Kind
-}{
+}, prefixes: []codePrefix[Kind]{
 	{"Throttling", KindRateLimited},
 	{"InvalidAccessKeyId", KindMisconfigured},
 	{"InvalidSecurityToken", KindMisconfigured},
@@ -177,7 +193,7 @@ var prefixKinds = []struct {
 	{"MissingParameter", KindBadInput},
 	{"InvalidParameter", KindBadInput},
 	{"ServiceUnavailable", KindUnavailable},
-}
+}}
 
 // KindOf classifies any error returned by a Client: a *ParamError is
 // KindBadInput, an *Error its Kind, context errors KindTimeout or
@@ -265,34 +281,26 @@ func NeverReached(err error) bool {
 	if e.StatusCode < 400 {
 		return false // the gateway rejects with 4xx/5xx; HTTP 200 is a business answer
 	}
-	if gatewayRejections[e.Code] {
-		return true
-	}
-	for _, p := range gatewayRejectionPrefixes {
-		if strings.HasPrefix(e.Code, p) {
-			return true
-		}
-	}
-	return false
+	_, rejected := gatewayRejections.lookup(e.Code)
+	return rejected
 }
 
 // gatewayRejections are the API gateway's codes for requests it refuses
-// before any business processing.
-var gatewayRejections = map[string]bool{
-	"SignatureDoesNotMatch":  true,
-	"IncompleteSignature":    true,
-	"SignatureNonceUsed":     true,
-	"InvalidVersion":         true,
-	"InvalidAction.NotFound": true,
-	"MissingSecurityToken":   true,
-}
-
-// gatewayRejectionPrefixes are the families of gateway rejection codes
-// (e.g. InvalidAccessKeyId.NotFound, InvalidTimeStamp.Expired,
-// Throttling.User).
-var gatewayRejectionPrefixes = []string{
-	"InvalidAccessKeyId",
-	"InvalidSecurityToken",
-	"InvalidTimeStamp",
-	"Throttling",
+// before any business processing, and their families (e.g.
+// InvalidAccessKeyId.NotFound, InvalidTimeStamp.Expired, Throttling.User).
+var gatewayRejections = codeTable[struct{}]{
+	exact: map[string]struct{}{
+		"SignatureDoesNotMatch":  {},
+		"IncompleteSignature":    {},
+		"SignatureNonceUsed":     {},
+		"InvalidVersion":         {},
+		"InvalidAction.NotFound": {},
+		"MissingSecurityToken":   {},
+	},
+	prefixes: []codePrefix[struct{}]{
+		{"InvalidAccessKeyId", struct{}{}},
+		{"InvalidSecurityToken", struct{}{}},
+		{"InvalidTimeStamp", struct{}{}},
+		{"Throttling", struct{}{}},
+	},
 }
