@@ -74,9 +74,7 @@ func TestDemoPageWithCredentials(t *testing.T) {
 			clearCredentials(t)
 			fake := dypnstest.NewServer(dypnstest.Options{})
 			defer fake.Close()
-			t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", dypnstest.TestCredentials().AccessKeyID)
-			t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", dypnstest.TestCredentials().AccessKeySecret)
-			t.Setenv("DYPNS_ENDPOINT", fake.URL)
+			setCredentials(t, fake.URL)
 			t.Setenv("SERVE_DEMO", serve)
 			if serve == "" {
 				os.Unsetenv("SERVE_DEMO") // restored by t.Setenv's cleanup

@@ -71,6 +71,16 @@ func clearCredentials(t *testing.T) {
 	}
 }
 
+// setCredentials sets the fake's test AccessKey, so the adapter talks to
+// endpoint (when not empty) instead of running in emulator mode.
+func setCredentials(t *testing.T, endpoint string) {
+	t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", dypnstest.TestCredentials().AccessKeyID)
+	t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", dypnstest.TestCredentials().AccessKeySecret)
+	if endpoint != "" {
+		t.Setenv("DYPNS_ENDPOINT", endpoint)
+	}
+}
+
 func TestEmulatorMode(t *testing.T) {
 	clearCredentials(t)
 	base, out, logs := start(t)
@@ -111,9 +121,7 @@ func TestWithCredentials(t *testing.T) {
 	clearCredentials(t)
 	fake := dypnstest.NewServer(dypnstest.Options{})
 	defer fake.Close()
-	t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", dypnstest.TestCredentials().AccessKeyID)
-	t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", dypnstest.TestCredentials().AccessKeySecret)
-	t.Setenv("DYPNS_ENDPOINT", fake.URL)
+	setCredentials(t, fake.URL)
 	base, out, _ := start(t)
 	if strings.Contains(out.String(), "EMULATOR") {
 		t.Errorf("emulator banner with credentials: %q", out.String())
@@ -159,8 +167,7 @@ func TestEmulatorAliyunCaptcha(t *testing.T) {
 
 func TestTestCaptchaNeedsEmulator(t *testing.T) {
 	clearCredentials(t)
-	t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", dypnstest.TestCredentials().AccessKeyID)
-	t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", dypnstest.TestCredentials().AccessKeySecret)
+	setCredentials(t, "")
 	t.Setenv("CAPTCHA_PROVIDER", "test")
 	err := run(context.Background(), &syncbuf.Buffer{}, &syncbuf.Buffer{}, hooks{})
 	if err == nil || !strings.Contains(err.Error(), "CAPTCHA_PROVIDER=test") {
@@ -264,9 +271,7 @@ func startShutdownEnv(t *testing.T) *shutdownEnv {
 	var once sync.Once
 	e.release = func() { once.Do(func() { close(e.up.release) }) }
 	t.Cleanup(e.release)
-	t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", dypnstest.TestCredentials().AccessKeyID)
-	t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", dypnstest.TestCredentials().AccessKeySecret)
-	t.Setenv("DYPNS_ENDPOINT", upstream.URL)
+	setCredentials(t, upstream.URL)
 	t.Setenv("DYPNS_TIMEOUT", "30s")
 	t.Setenv("HOST", "127.0.0.1")
 	t.Setenv("PORT", "0")
