@@ -106,23 +106,20 @@ func (m *Memory) Claim(ctx context.Context, key, fingerprint string, lease time.
 	if err != nil {
 		return Claim{}, err
 	}
+	id := m.hash(key, 0)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.now()
-	if r := m.idemRecord(key, now); r != nil {
+	if r := m.idemRecord(id, now); r != nil {
 		rec := r.Record
 		rec.Body = append([]byte(nil), r.Body...)
 		return Claim{Existing: rec}, nil
-	}
-	if m.idem == nil {
-		m.idem = make(map[string]*idemRecord)
-		m.idemSweep = minSweep
 	}
 	if err := m.room(1, now.UnixMilli()); err != nil {
 		return Claim{}, fmt.Errorf("limit: claim: %w", err)
 	}
 	tok := newToken()
-	m.idem[key] = &idemRecord{Record: Record{Fingerprint: fingerprint}, token: tok, expiry: now.Add(lease)}
+	m.idem[id] = &idemRecord{Record: Record{Fingerprint: fingerprint}, token: tok, expiry: now.Add(lease)}
 	if len(m.idem) >= m.idemSweep {
 		m.sweepIdem(now)
 	}
@@ -138,10 +135,11 @@ func (m *Memory) Complete(ctx context.Context, key, token string, status int, bo
 	if err != nil {
 		return err
 	}
+	id := m.hash(key, 0)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.now()
-	r := m.idemRecord(key, now)
+	r := m.idemRecord(id, now)
 	if r == nil || r.Done || r.token != token {
 		return fmt.Errorf("limit: complete: %w", ErrNotHeld)
 	}
@@ -158,21 +156,22 @@ func (m *Memory) Release(ctx context.Context, key, token string) error {
 	if key == "" {
 		return fmt.Errorf("limit: release: %w", errEmptyKey)
 	}
+	id := m.hash(key, 0)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	r := m.idemRecord(key, m.now())
+	r := m.idemRecord(id, m.now())
 	if r == nil || r.Done || token == "" || r.token != token {
 		return fmt.Errorf("limit: release: %w", ErrNotHeld)
 	}
-	delete(m.idem, key)
+	delete(m.idem, id)
 	return nil
 }
 
-// idemRecord returns key's live record, dropping an expired one.
-func (m *Memory) idemRecord(key string, now time.Time) *idemRecord {
-	r := m.idem[key]
+// idemRecord returns id's live record, dropping an expired one.
+func (m *Memory) idemRecord(id keyHash, now time.Time) *idemRecord {
+	r := m.idem[id]
 	if r != nil && !now.Before(r.expiry) {
-		delete(m.idem, key)
+		delete(m.idem, id)
 		return nil
 	}
 	return r

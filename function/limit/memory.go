@@ -50,13 +50,13 @@ type Memory struct {
 	marks     map[keyHash]int64  // used key → expiry of its mark, Unix ns
 	markSweep int                // sweep marks when len(marks) reaches this
 
-	idem      map[string]*idemRecord // idempotency records, made on first Claim
-	idemSweep int                    // sweep idem when len(idem) reaches this
+	idem      map[keyHash]*idemRecord // idempotency records by hashed key
+	idemSweep int                     // sweep idem when len(idem) reaches this
 
 	nextFullSweep time.Time // a full store sweeps again from then (m.now)
 }
 
-// keyHash is the fixed-size name of a window or a mark.
+// keyHash is the fixed-size name of a window, a mark or an idempotency record.
 type keyHash [2]uint64
 
 // window is one sliding-window log: its period and the times of its
@@ -89,6 +89,8 @@ func NewMemoryWith(o MemoryOptions) *Memory {
 		logsSweep: minSweep,
 		marks:     make(map[keyHash]int64),
 		markSweep: minSweep,
+		idem:      make(map[keyHash]*idemRecord),
+		idemSweep: minSweep,
 	}
 }
 
