@@ -3,6 +3,7 @@ package core
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -106,29 +107,106 @@ func checkOneOf(field string, v *int64, a, b int64) error {
 	return nil
 }
 
-// checkTemplateParam requires a JSON object whose "code" is a string.
+// checkTemplateParam requires a JSON object whose "code" is a non-empty
+// string. Keys are matched exactly, escapes decoded, and the last of
+// duplicates counts, as decoding into a map would; the text is checked by
+// json.Valid and then walked without decoding, since every send runs this.
 func checkTemplateParam(s string) error {
 	if s == "" {
 		return &ParamError{"TemplateParam", "is required"}
 	}
-	var m map[string]nonEmptyString
-	if err := json.Unmarshal([]byte(s), &m); err != nil || m == nil {
+	code, isObject := "", false
+	if json.Valid([]byte(s)) {
+		code, isObject = lastMember(s, "code")
+	}
+	if !isObject {
 		return &ParamError{"TemplateParam", "must be a JSON object"}
 	}
-	if !m["code"] {
+	if len(code) <= 2 || code[0] != '"' {
 		return &ParamError{"TemplateParam", `must contain a "code" string ("##code##" lets Alibaba generate and verify it)`}
 	}
 	return nil
 }
 
-// nonEmptyString records whether a JSON value is a non-empty string,
-// without decoding it: Unmarshal has checked the text, and a string
-// token decodes to "" only when it is "".
-type nonEmptyString bool
+// lastMember returns the JSON text of the value of the last member named
+// name in s, "" if there is none; isObject is false when s is not an
+// object. s must be valid JSON (json.Valid).
+func lastMember(s, name string) (value string, isObject bool) {
+	i := skipSpace(s, 0)
+	if s[i] != '{' {
+		return "", false
+	}
+	i++
+	for {
+		i = skipSpace(s, i)
+		switch s[i] {
+		case '}':
+			return value, true
+		case ',':
+			i = skipSpace(s, i+1)
+		}
+		k := endOfValue(s, i)
+		key := s[i:k]
+		i = skipSpace(s, skipSpace(s, k)+1) // past the colon
+		v := endOfValue(s, i)
+		if keyIs(key, name) {
+			value = s[i:v]
+		}
+		i = v
+	}
+}
 
-func (v *nonEmptyString) UnmarshalJSON(b []byte) error {
-	*v = len(b) > 2 && b[0] == '"'
-	return nil
+// keyIs reports whether the JSON string key decodes to name.
+func keyIs(key, name string) bool {
+	if strings.IndexByte(key, '\\') < 0 {
+		return key[1:len(key)-1] == name
+	}
+	var k string
+	return json.Unmarshal([]byte(key), &k) == nil && k == name
+}
+
+// skipSpace returns the index of the first byte at or after i in s that is
+// not JSON white space.
+func skipSpace(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// endOfValue returns the index just past the JSON value starting at i in
+// the valid JSON text s.
+func endOfValue(s string, i int) int {
+	depth := 0
+	for ; i < len(s); i++ {
+		switch s[i] {
+		case '"':
+			for i++; s[i] != '"'; i++ {
+				if s[i] == '\\' {
+					i++
+				}
+			}
+		case '{', '[':
+			depth++
+			continue
+		case '}', ']':
+			if depth == 0 {
+				return i
+			}
+			depth--
+		case ',', ':', ' ', '\t', '\n', '\r':
+			if depth == 0 {
+				return i
+			}
+			continue
+		default:
+			continue
+		}
+		if depth == 0 {
+			return i + 1
+		}
+	}
+	return i
 }
 
 // Validate checks every documented constraint and returns a *ParamError
