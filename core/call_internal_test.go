@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -300,6 +301,21 @@ func TestSendModelShape(t *testing.T) {
 		var e *Error
 		if !errors.As(err, &e) || e.Code != tc.code || e.Kind() != tc.kind || e.RequestID != "R" {
 			t.Errorf("%s: err = %v", tc.body, err)
+		}
+	}
+}
+
+// TestAccessDeniedDetailString: a string detail reads as json.Unmarshal
+// reads a string, on the fast path (no escapes) and the slow one.
+func TestAccessDeniedDetailString(t *testing.T) {
+	for _, in := range []string{`""`, `"无权限"`, `"a\"b"`, `"\u65e0\n"`, "\"\xff\"", `"plain text"`} {
+		var want string
+		if err := json.Unmarshal([]byte(in), &want); err != nil {
+			t.Fatal(err)
+		}
+		var d accessDeniedDetail
+		if err := d.UnmarshalJSON([]byte(in)); err != nil || string(d) != want {
+			t.Errorf("UnmarshalJSON(%s) = %q, %v; want %q", in, d, err, want)
 		}
 	}
 }

@@ -39,8 +39,10 @@ type Options struct {
 	Endpoint string
 	// Credentials signs each request; it is asked once per request.
 	Credentials CredentialsProvider
-	// HTTPClient sends the requests. Default NewHTTPClient(). The Client
-	// uses a copy that never follows redirects.
+	// HTTPClient sends the requests. Default NewHTTPClient(). Only its
+	// Transport (nil: http.DefaultTransport) and its Timeout, when shorter
+	// than Timeout, are used: the Client never follows a redirect and keeps
+	// no cookies.
 	HTTPClient *http.Client
 	// Timeout bounds each call, including a redial; the context's deadline
 	// applies when it is earlier. Default DefaultTimeout.
@@ -57,7 +59,7 @@ type Client struct {
 	host    string
 	base    string // scheme://host/?
 	creds   CredentialsProvider
-	hc      *http.Client
+	rt      http.RoundTripper
 	timeout time.Duration
 	now     func() time.Time
 	nonce   func() string
@@ -84,18 +86,24 @@ func NewClient(o Options) (*Client, error) {
 	}
 	c := &Client{
 		host: u.Host, base: u.Scheme + "://" + u.Host + "/?", creds: o.Credentials,
-		hc: o.HTTPClient, timeout: o.Timeout, now: o.Now, nonce: o.Nonce,
+		timeout: o.Timeout, now: o.Now, nonce: o.Nonce,
 	}
-	if c.hc == nil {
-		c.hc = NewHTTPClient()
+	hc := o.HTTPClient
+	if hc == nil {
+		hc = NewHTTPClient()
 	}
-	// Never follow a redirect: following one would send the signed request a
-	// second time (a second SMS). A copy, so the caller's client is untouched.
-	hc := *c.hc
-	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	c.hc = &hc
+	// The transport alone sends each request: a redirect is never followed
+	// (following one would send the signed request a second time, a second
+	// SMS), and none of http.Client's per-request bookkeeping is needed.
+	c.rt = hc.Transport
+	if c.rt == nil {
+		c.rt = http.DefaultTransport
+	}
 	if c.timeout <= 0 {
 		c.timeout = DefaultTimeout
+	}
+	if hc.Timeout > 0 && hc.Timeout < c.timeout {
+		c.timeout = hc.Timeout
 	}
 	if c.now == nil {
 		c.now = time.Now
@@ -293,8 +301,9 @@ func neverSent(err error) bool {
 }
 
 func (c *Client) transportError(ctx context.Context, action string, err error) *Error {
-	// *url.Error prints the URL, whose query holds the phone number and the
-	// code: keep only the operation and the cause.
+	// A *url.Error (from a RoundTripper that wraps an http.Client, say)
+	// prints the URL, whose query holds the phone number and the code: keep
+	// only the operation and the cause.
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = fmt.Errorf("%s %s: %w", ue.Op, strings.TrimSuffix(c.base, "/?"), ue.Err)
@@ -353,17 +362,28 @@ func (c *Client) do(ctx context.Context, version, action string, p payload, cred
 	}
 	h["Authorization"] = []string{authorizationHeader(creds.AccessKeyID, names, sig)}
 	h["Accept"] = []string{"application/json"}
-	resp, err := c.hc.Do(req)
+	resp, err := c.rt.RoundTrip(req)
 	if err != nil {
 		return 0, nil, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	body, err := readBody(resp)
 	if err != nil {
 		return 0, nil, err
 	}
 	_, _ = io.CopyN(io.Discard, resp.Body, 4096) // let the connection be reused
 	return resp.StatusCode, body, nil
+}
+
+// readBody reads an answer of up to maxBody bytes, in one allocation when
+// its length is announced.
+func readBody(resp *http.Response) ([]byte, error) {
+	if n := resp.ContentLength; n > 0 && n <= maxBody {
+		body := make([]byte, n)
+		_, err := io.ReadFull(resp.Body, body)
+		return body, err
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, maxBody))
 }
 
 // canonicalName returns the MIME-canonical form of our fixed header names

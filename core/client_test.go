@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -216,6 +217,45 @@ func TestHungServerTimesOut(t *testing.T) {
 		t.Fatalf("canceled: err = %v", err)
 	}
 }
+
+// TestHTTPClientTransportOnly: the Client sends through the HTTPClient's
+// Transport alone; the HTTPClient's Timeout still bounds a call when it is
+// shorter than Options.Timeout, and an error that quotes the URL (a
+// RoundTripper wrapping an http.Client) loses the URL, which holds the
+// phone number and the code.
+func TestHTTPClientTransportOnly(t *testing.T) {
+	var left time.Duration
+	hc := &http.Client{Timeout: 3 * time.Second, Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		dl, ok := r.Context().Deadline()
+		if !ok {
+			return nil, errors.New("no deadline")
+		}
+		left = time.Until(dl)
+		return nil, &url.Error{Op: "Post", URL: r.URL.String(), Err: errors.New("boom")}
+	})}
+	c := newTestClient(t, "https://dypnsapi.example.com", Options{HTTPClient: hc, Timeout: time.Hour})
+	_, err := c.Check(context.Background(), validCheck())
+	if KindOf(err) != KindUpstream || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("err = %v", err)
+	}
+	if s := err.Error(); strings.Contains(s, validCheck().PhoneNumber) || strings.Contains(s, validCheck().VerifyCode) {
+		t.Errorf("error quotes the request: %v", err)
+	}
+	if left <= 0 || left > 3*time.Second {
+		t.Errorf("the call had %v left, want at most the HTTPClient's 3s", left)
+	}
+	// Options.Timeout wins when it is the shorter.
+	c = newTestClient(t, "https://dypnsapi.example.com", Options{HTTPClient: hc, Timeout: time.Second})
+	c.Check(context.Background(), validCheck())
+	if left > time.Second {
+		t.Errorf("the call had %v left, want at most Options.Timeout 1s", left)
+	}
+}
+
+// roundTripFunc is an http.RoundTripper made of a function.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // TestRedialOnlyWhenNeverSent: a refused connection is retried once (the
 // request never left); a connection that dies after the request was written
