@@ -31,11 +31,18 @@ func benchService(b *testing.B) *Service {
 		io.WriteString(w, cannedAnswers[r.Header.Get("x-acs-action")])
 	}))
 	b.Cleanup(srv.Close)
-	cfg := testConfig(srv.URL)
+	return newBenchService(b, srv.URL, nil)
+}
+
+// newBenchService is the Service of the benchmarks over endpoint, through hc
+// when it is not nil.
+func newBenchService(b *testing.B, endpoint string, hc *http.Client) *Service {
+	b.Helper()
+	cfg := testConfig(endpoint)
 	many := limit.Rate{N: 1000000, Per: time.Second}
 	cfg.SendLimitPerPhone, cfg.SendLimitPerIP, cfg.SendLimitGlobal = many, many, many
 	cfg.CheckLimitPerPhone, cfg.CheckLimitPerIP = many, many
-	svc, err := New(cfg, Options{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	svc, err := New(cfg, Options{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), HTTPClient: hc})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -43,8 +50,27 @@ func benchService(b *testing.B) *Service {
 	return svc
 }
 
+// roundTripFunc is an http.RoundTripper made of a function.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// benchServiceNoNetwork is benchService with an upstream transport that
+// answers in memory, so a benchmark measures the function's own work.
+func benchServiceNoNetwork(b *testing.B) *Service {
+	b.Helper()
+	hc := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/json;charset=utf-8"}},
+			Body: io.NopCloser(strings.NewReader(cannedAnswers[r.Header.Get("x-acs-action")]))}, nil
+	})}
+	return newBenchService(b, "https://dypnsapi.aliyuncs.com", hc)
+}
+
 func benchServe(b *testing.B, path, body string) {
-	svc := benchService(b)
+	benchServeOn(b, benchService(b), path, body)
+}
+
+func benchServeOn(b *testing.B, svc *Service, path, body string) {
 	b.ReportAllocs()
 	for b.Loop() {
 		r := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
@@ -63,6 +89,18 @@ func benchServe(b *testing.B, path, body string) {
 // the answer and the access log.
 func BenchmarkServeHTTPSend(b *testing.B) {
 	benchServe(b, "/send", `{"PhoneNumber":"13800000000"}`)
+}
+
+// BenchmarkServeHTTPSendNoNetwork is BenchmarkServeHTTPSend with an
+// upstream that answers in memory: the function's own cost per send.
+func BenchmarkServeHTTPSendNoNetwork(b *testing.B) {
+	benchServeOn(b, benchServiceNoNetwork(b), "/send", `{"PhoneNumber":"13800000000"}`)
+}
+
+// BenchmarkServeHTTPCheckNoNetwork is BenchmarkServeHTTPCheck with an
+// upstream that answers in memory.
+func BenchmarkServeHTTPCheckNoNetwork(b *testing.B) {
+	benchServeOn(b, benchServiceNoNetwork(b), "/check", `{"PhoneNumber":"13800000000","VerifyCode":"123456"}`)
 }
 
 // BenchmarkServeHTTPCheck is one public POST /check, as BenchmarkServeHTTPSend.
