@@ -208,7 +208,7 @@ func (f *Fake) generate(alphabet string, length int) (string, error) {
 }
 
 // serveSend answers SendSmsVerifyCode.
-func (f *Fake) serveSend(w http.ResponseWriter, v url.Values, now time.Time) {
+func (f *Fake) serveSend(w http.ResponseWriter, r *http.Request, v url.Values, now time.Time) {
 	req, err := sendRequest(v)
 	if err != nil {
 		f.writeParamError(w, err)
@@ -254,7 +254,7 @@ func (f *Fake) serveSend(w http.ResponseWriter, v url.Values, now time.Time) {
 			int(orDefault(req.CodeLength, defaultCodeLength)))
 		if err != nil {
 			f.mu.Unlock()
-			writeGateway(w, &gatewayError{http.StatusInternalServerError, "InternalError",
+			writeGateway(w, r, &gatewayError{http.StatusInternalServerError, "InternalError",
 				"The request processing has failed due to some unknown error, exception or failure."})
 			return
 		}

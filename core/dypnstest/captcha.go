@@ -74,7 +74,7 @@ func (f *Fake) serveVerifyCaptcha(w http.ResponseWriter, r *http.Request, v url.
 	token, scene := v.Get("CaptchaVerifyParam"), v.Get("SceneId")
 	for _, p := range []struct{ name, value string }{{"CaptchaVerifyParam", token}, {"SceneId", scene}} {
 		if p.value == "" {
-			writeGateway(w, &gatewayError{http.StatusBadRequest, "MissingParameter",
+			writeGateway(w, r, &gatewayError{http.StatusBadRequest, "MissingParameter",
 				"The input parameter \"" + p.name + "\" that is mandatory for processing this request is not supplied."})
 			return
 		}

@@ -101,6 +101,10 @@ func TestVerifyIntelligentCaptchaRefusals(t *testing.T) {
 	if !errors.As(err, &ce) || ce.Code != "SignatureDoesNotMatch" || !core.IsMisconfigured(err) {
 		t.Errorf("wrong secret: %v", err)
 	}
+	// Captcha's gateway names its own host and product.
+	if ce.HostID != "captcha.cn-shanghai.aliyuncs.com" || !strings.Contains(ce.Recommend, "&product=captcha&") {
+		t.Errorf("captcha gateway error names HostId %q, Recommend %q", ce.HostID, ce.Recommend)
+	}
 	// A tampered query fails the signature too.
 	req := signed(t, fx.srv.URL, dypnstest.ActionVerifyCaptcha, url.Values{"CaptchaVerifyParam": {"pass-3"}, "SceneId": {"s"}}, "", fx.creds, start, "nonce-1")
 	req.Header.Set("x-acs-version", dypnstest.CaptchaAPIVersion) // the helper signs Dypnsapi's version

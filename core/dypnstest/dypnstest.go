@@ -257,12 +257,12 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := f.now()
 	action, params, gerr := f.authenticate(r, now)
 	if gerr != nil {
-		writeGateway(w, gerr)
+		writeGateway(w, r, gerr)
 		return
 	}
 	switch action {
 	case core.ActionSend:
-		f.serveSend(w, params, now)
+		f.serveSend(w, r, params, now)
 	case core.ActionCheck:
 		f.serveCheck(w, params, now)
 	case ActionVerifyCaptcha:
@@ -305,10 +305,10 @@ func (f *Fake) nextFault() (Fault, bool) {
 func (f *Fake) serveFault(w http.ResponseWriter, r *http.Request, kind Fault) {
 	switch kind {
 	case FaultUnavailable:
-		writeGateway(w, &gatewayError{http.StatusServiceUnavailable, "ServiceUnavailable",
+		writeGateway(w, r, &gatewayError{http.StatusServiceUnavailable, "ServiceUnavailable",
 			"The request has failed due to a temporary failure of the server."})
 	case FaultInternal:
-		writeGateway(w, &gatewayError{http.StatusInternalServerError, "InternalError",
+		writeGateway(w, r, &gatewayError{http.StatusInternalServerError, "InternalError",
 			"The request processing has failed due to some unknown error, exception or failure."})
 	case FaultMalformed:
 		w.Header().Set("Content-Type", "text/html;charset=utf-8")

@@ -12,8 +12,15 @@ import (
 // contentType is the Content-Type of every JSON answer.
 const contentType = "application/json;charset=utf-8"
 
-// hostID is the HostId of gateway errors.
-const hostID = "dypnsapi.aliyuncs.com"
+// gatewayHost returns the HostId and the product gateway errors name for
+// r: Captcha 2.0's (its Shanghai endpoint) for its API version, else
+// Dypnsapi's.
+func gatewayHost(r *http.Request) (hostID, product string) {
+	if r.Header.Get("x-acs-version") == CaptchaAPIVersion {
+		return "captcha.cn-shanghai.aliyuncs.com", "captcha"
+	}
+	return "dypnsapi.aliyuncs.com", "Dypnsapi"
+}
 
 // gatewayError is an error answered by the API gateway, before the API.
 type gatewayError struct {
@@ -110,13 +117,14 @@ func writeJSON(w http.ResponseWriter, status int, requestID string, v any) {
 	_, _ = w.Write(b)
 }
 
-// writeGateway answers with a gateway error.
-func writeGateway(w http.ResponseWriter, e *gatewayError) {
+// writeGateway answers r with a gateway error.
+func writeGateway(w http.ResponseWriter, r *http.Request, e *gatewayError) {
 	id := newRequestID()
+	host, product := gatewayHost(r)
 	writeJSON(w, e.status, id, gatewayBody{
-		RequestID: id, HostId: hostID, Code: e.code, Message: e.message,
+		RequestID: id, HostId: host, Code: e.code, Message: e.message,
 		Recommend: "https://api.aliyun.com/troubleshoot?q=" + url.QueryEscape(e.code) +
-			"&product=Dypnsapi&requestId=" + id,
+			"&product=" + product + "&requestId=" + id,
 	})
 }
 
