@@ -88,6 +88,10 @@ func TestChecksCatchBreakage(t *testing.T) {
 		{checkRoutes, "template.yaml", "        Default:\n          Type: HttpApi\n", ""},
 		{checkRoutes, "s.yaml", "              - OPTIONS\n", ""},
 		{checkRoutes, "s.yaml", "authType: anonymous", "authType: function"},
+		{checkEvery, "template.yaml", "          SMS_TEST_NUMBERS: !Ref SmsTestNumbers\n", ""},
+		{checkEvery, "s.yaml", "        IDEMPOTENCY_TTL: ${env('IDEMPOTENCY_TTL', '24h')}\n", ""},
+		{checkEvery, "s.yaml", "        LIMIT_STORE:", "        ALIBABA_CLOUD_ACCESS_KEY_ID: ${env('ALIBABA_CLOUD_ACCESS_KEY_ID', '')}\n        LIMIT_STORE:"},
+		{checkEvery, "template.yaml", "          IDEMPOTENCY_TTL:", "          SMS_INTERVAL: '60'\n          IDEMPOTENCY_TTL:"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.check+"/"+tt.file+"/"+firstLine(tt.new), func(t *testing.T) {
@@ -133,6 +137,7 @@ const (
 	checkEmpty   = "no empty value overrides a Config default"
 	checkSQS     = "SQS source is optional and reports batch item failures"
 	checkRoutes  = "HTTP entry points reach every route"
+	checkEvery   = "every Config variable is deployed or listed as left to its default"
 )
 
 // check is one named rule over the parsed files; it returns the problems.
@@ -152,6 +157,7 @@ func checks() []check {
 		{checkEmpty, checkEmptyOverrides},
 		{checkSQS, checkSQSSource},
 		{checkRoutes, checkHTTPRoutes},
+		{checkEvery, checkEveryVarDeployed},
 	}
 }
 
@@ -254,6 +260,80 @@ func checkEnvVarsT(f deployFiles) []string {
 	if n == 0 {
 		p = append(p, "template.yaml sets no Environment Variables")
 	}
+	return p
+}
+
+// notDeployed are the Config variables neither deploy file sets, and why.
+// A new variable goes into both files or here, so none is forgotten.
+var notDeployed = map[string]string{
+	"ALIBABA_CLOUD_SECURITY_TOKEN": "STS tokens expire: FC passes its role's per invocation, Lambda uses a RAM user's AccessKey",
+	"DYPNS_ENDPOINT":               "Alibaba's public endpoint is the default; another is for tests and the emulator",
+	"DYPNS_TIMEOUT":                "tuning, documented in docs/configuration.md",
+	"SMS_SCHEME_NAMES":             "SMS_SCHEME_NAME suffices unless public callers pick among several schemes",
+	"SMS_CODE_LENGTH":              "tuning of the SMS, Alibaba's default",
+	"SMS_CODE_TYPE":                "tuning of the SMS, Alibaba's default",
+	"SMS_VALID_TIME":               "tuning of the SMS, Alibaba's default",
+	"SMS_INTERVAL":                 "tuning of the SMS, Alibaba's default",
+	"SMS_DUPLICATE_POLICY":         "tuning of the SMS, Alibaba's default",
+	"SMS_AUTO_RETRY":               "tuning of the SMS, Alibaba's default",
+	"PORT":                         "the local adapter's only",
+	"HOST":                         "the local adapter's only",
+	"SERVE_DEMO":                   "the local adapter's only",
+	"SMS_LIMIT_PER_PHONE":          "tuning of the limits, documented in docs/configuration.md",
+	"SMS_LIMIT_PER_IP":             "tuning of the limits, documented in docs/configuration.md",
+	"SMS_LIMIT_GLOBAL":             "tuning of the limits, documented in docs/configuration.md",
+	"CHECK_LIMIT_PER_PHONE":        "tuning of the limits, documented in docs/configuration.md",
+	"CHECK_LIMIT_PER_IP":           "tuning of the limits, documented in docs/configuration.md",
+	"TRUSTED_PROXIES":              "on Lambda and FC the client address comes from the event, not X-Forwarded-For",
+	"VERIFY_TOKEN_TTL":             "tuning, documented in docs/configuration.md",
+}
+
+// lambdaOnly are the Config variables only template.yaml sets, and why.
+var lambdaOnly = map[string]string{
+	"ALIBABA_CLOUD_ACCESS_KEY_ID":     "FC signs with its role's STS credentials",
+	"ALIBABA_CLOUD_ACCESS_KEY_SECRET": "FC signs with its role's STS credentials",
+}
+
+// checkEveryVarDeployed is the other direction of checkEnvVarsS and
+// checkEnvVarsT: each Config variable is set by both deploy files, by
+// template.yaml alone when listed in lambdaOnly, or by neither when listed
+// in notDeployed; and the lists name only Config's variables.
+func checkEveryVarDeployed(f deployFiles) []string {
+	inS, inT := map[string]bool{}, map[string]bool{}
+	for _, r := range fcResources(f) {
+		for name := range mapOf(r.props["environmentVariables"]) {
+			inS[name] = true
+		}
+	}
+	for _, fn := range samFunctions(f) {
+		for name := range mapOf(dig(fn.props, "Environment", "Variables")) {
+			inT[name] = true
+		}
+	}
+	for name := range mapOf(dig(f.tpl, "Globals", "Function", "Environment", "Variables")) {
+		inT[name] = true
+	}
+	var p []string
+	for name := range f.cfg {
+		_, neither := notDeployed[name]
+		_, lambda := lambdaOnly[name]
+		switch {
+		case neither && (inS[name] || inT[name]):
+			p = append(p, name+" is listed in notDeployed, but a deploy file sets it: drop it from the list")
+		case lambda && (inS[name] || !inT[name]):
+			p = append(p, name+" is listed in lambdaOnly: template.yaml, and not s.yaml, must set it")
+		case !neither && !lambda && (!inS[name] || !inT[name]):
+			p = append(p, fmt.Sprintf("%s is set by s.yaml: %v, template.yaml: %v; set it in both or list it in notDeployed", name, inS[name], inT[name]))
+		}
+	}
+	for _, list := range []map[string]string{notDeployed, lambdaOnly} {
+		for name := range list {
+			if _, ok := f.cfg[name]; !ok {
+				p = append(p, name+" is listed, but function.Config does not read it")
+			}
+		}
+	}
+	slices.Sort(p)
 	return p
 }
 
