@@ -17,6 +17,7 @@ import (
 
 	"smsverify/core/dypnstest"
 	"smsverify/function/limit"
+	"smsverify/internal/redistest"
 )
 
 // These tests prove issue 9 part 1, idempotency keys, end to end: upstream
@@ -539,12 +540,12 @@ func TestIdempotencyConcurrent(t *testing.T) {
 // redisKeys lists the keys under prefix.
 func redisKeys(t *testing.T, url, prefix string) []string {
 	t.Helper()
-	c, err := limit.OpenRedis(url)
+	c, err := redistest.Conn(url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	keys, err := c.Keys(context.Background(), prefix+"*").Result()
+	keys, err := redistest.Keys(c, prefix+"*")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,13 +1,12 @@
 package function
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
 	"testing"
 
-	"smsverify/function/limit"
+	"smsverify/internal/redistest"
 )
 
 // TestLimitKeysOnRedis: with LIMIT_STORE=redis every key starts with
@@ -19,13 +18,12 @@ func TestLimitKeysOnRedis(t *testing.T) {
 	url := privateRedis(t)
 	number := phone(7)
 	keysFor := func(secret string) []string {
-		c, err := limit.OpenRedis(url)
+		c, err := redistest.Conn(url)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		ctx := context.Background()
-		if err := c.FlushDB(ctx).Err(); err != nil {
+		if _, err := c.Do("FLUSHDB"); err != nil {
 			t.Fatal(err)
 		}
 		e := newEnv(t, func(c *Config, _ *Options) {
@@ -38,7 +36,7 @@ func TestLimitKeysOnRedis(t *testing.T) {
 		code := e.lastCode(number)
 		w, m = e.from(ipA, "/check", checkJSON(number, code))
 		ok(t, "check", w, m)
-		keys, err := c.Keys(ctx, "*").Result()
+		keys, err := redistest.Keys(c, "*")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -56,23 +56,8 @@ func redisPrefix(t *testing.T, url string) string {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	prefix := "functest:" + hex.EncodeToString(b) + ":"
-	c, err := limit.OpenRedis(url)
-	if err != nil {
-		t.Fatalf("OpenRedis: %v", err)
-	}
 	t.Cleanup(func() {
-		defer c.Close()
-		ctx := context.Background()
-		var keys []string
-		iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-		for iter.Next(ctx) {
-			keys = append(keys, iter.Val())
-		}
-		err := iter.Err()
-		if err == nil && len(keys) > 0 {
-			err = c.Del(ctx, keys...).Err()
-		}
-		if err != nil {
+		if err := redistest.DeleteKeys(url, prefix+"*"); err != nil {
 			t.Errorf("deleting test keys: %v", err)
 		}
 	})
@@ -83,15 +68,15 @@ func redisPrefix(t *testing.T, url string) string {
 // under prefix; the Service that receives it closes it.
 func redisStore(t *testing.T, url, prefix string) limit.Store {
 	t.Helper()
-	c, err := limit.OpenRedis(url)
+	s, err := limit.OpenRedis(url, prefix)
 	if err != nil {
 		t.Fatalf("OpenRedis: %v", err)
 	}
-	if err := c.Ping(context.Background()).Err(); err != nil {
-		c.Close()
+	if _, err := s.Used(context.Background(), "probe"); err != nil {
+		s.Close()
 		t.Fatalf("Redis at REDIS_URL does not answer: %v", err)
 	}
-	return limit.NewRedis(c, prefix)
+	return s
 }
 
 // withRedis makes newEnv's Service use a fresh prefix on the test Redis.

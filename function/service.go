@@ -132,11 +132,11 @@ func New(cfg Config, o Options) (*Service, error) {
 	if s.store == nil {
 		switch cfg.LimitStore {
 		case "redis":
-			rc, err := limit.OpenRedis(cfg.RedisURL)
+			rs, err := limit.OpenRedis(cfg.RedisURL, cfg.LimitKeyPrefix)
 			if err != nil {
 				return nil, fmt.Errorf("config: REDIS_URL: %w", err)
 			}
-			s.store = limit.NewRedis(rc, cfg.LimitKeyPrefix)
+			s.store = rs
 		default:
 			s.store = limit.NewMemoryWith(limit.MemoryOptions{MaxKeys: int(cfg.LimitMemoryMaxKeys)})
 		}

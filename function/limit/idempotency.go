@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/gomodule/redigo/redis"
 )
 
 // Idempotency records make a retried request answer like the first one.
@@ -183,7 +183,7 @@ func (m *Memory) idemRecord(id keyHash, now time.Time) *idemRecord {
 
 // claimLua: KEYS[1] the record; ARGV fingerprint, token, lease in ms. It
 // returns {1} when it claimed the key, else {0, s, f, c, b}.
-var claimLua = redis.NewScript(`
+var claimLua = redis.NewScript(1, `
 local r = redis.call('HMGET', KEYS[1], 's', 'f', 'c', 'b')
 if r[1] then
   return {0, r[1], r[2] or '', r[3] or '', r[4] or ''}
@@ -195,7 +195,7 @@ return {1}
 
 // completeLua: KEYS[1] the record; ARGV token, status, body, ttl in ms. It
 // returns 1 when the token held the key, else 0 (nothing changed).
-var completeLua = redis.NewScript(`
+var completeLua = redis.NewScript(1, `
 local r = redis.call('HMGET', KEYS[1], 's', 'o')
 if r[1] ~= 'p' or r[2] ~= ARGV[1] then
   return 0
@@ -208,7 +208,7 @@ return 1
 
 // releaseLua: KEYS[1] the record; ARGV token. It returns 1 when the token
 // held the key (the record is deleted), else 0.
-var releaseLua = redis.NewScript(`
+var releaseLua = redis.NewScript(1, `
 local r = redis.call('HMGET', KEYS[1], 's', 'o')
 if r[1] ~= 'p' or r[2] ~= ARGV[1] then
   return 0
@@ -227,7 +227,7 @@ func (r *Redis) Claim(ctx context.Context, key, fingerprint string, lease time.D
 		return Claim{}, err
 	}
 	tok := newToken()
-	res, err := claimLua.Run(ctx, r.client, []string{r.idemKey(key)}, fingerprint, tok, lease.Milliseconds()).Slice()
+	res, err := redis.Values(r.run(ctx, claimLua, r.idemKey(key), fingerprint, tok, lease.Milliseconds()))
 	if err != nil {
 		return Claim{}, fmt.Errorf("limit: redis claim: %w", err)
 	}
@@ -239,11 +239,11 @@ func (r *Redis) Claim(ctx context.Context, key, fingerprint string, lease time.D
 	}
 	var s [4]string
 	for i := range s {
-		v, ok := res[i+1].(string)
+		v, ok := res[i+1].([]byte)
 		if !ok {
 			return Claim{}, errors.New("limit: redis claim: unexpected reply type")
 		}
-		s[i] = v
+		s[i] = string(v)
 	}
 	rec := Record{Fingerprint: s[1]}
 	switch s[0] {
@@ -266,7 +266,7 @@ func (r *Redis) Complete(ctx context.Context, key, token string, status int, bod
 	if err != nil {
 		return err
 	}
-	n, err := completeLua.Run(ctx, r.client, []string{r.idemKey(key)}, token, status, body, ttl.Milliseconds()).Int()
+	n, err := redis.Int(r.run(ctx, completeLua, r.idemKey(key), token, status, body, ttl.Milliseconds()))
 	if err != nil {
 		return fmt.Errorf("limit: redis complete: %w", err)
 	}
@@ -284,7 +284,7 @@ func (r *Redis) Release(ctx context.Context, key, token string) error {
 	if token == "" {
 		return fmt.Errorf("limit: release: %w", ErrNotHeld)
 	}
-	n, err := releaseLua.Run(ctx, r.client, []string{r.idemKey(key)}, token).Int()
+	n, err := redis.Int(r.run(ctx, releaseLua, r.idemKey(key), token))
 	if err != nil {
 		return fmt.Errorf("limit: redis release: %w", err)
 	}

@@ -251,10 +251,8 @@ func TestRedisIdempotency(t *testing.T) {
 // over both exactly one wins.
 func TestRedisIdempotencyTwoInstances(t *testing.T) {
 	ctx := context.Background()
-	c1 := redisClient(t)
-	prefix := testPrefix(t, c1)
-	c2 := redisClient(t)
-	a, b := NewRedis(c1, prefix), NewRedis(c2, prefix)
+	prefix := testPrefix(t)
+	a, b := redisStore(t, prefix), redisStore(t, prefix)
 
 	var won atomic.Int64
 	var wg sync.WaitGroup

@@ -2,13 +2,17 @@ package limit
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/gomodule/redigo/redis"
 )
 
 // allowLua checks and counts a set of sliding-window logs atomically.
@@ -77,21 +81,260 @@ return 0
 // Cluster they must hash to one slot, so give the store a prefix with a hash
 // tag, such as "{smsverify}:".
 type Redis struct {
-	client redis.UniversalClient
+	pool   *redis.Pool
+	slots  chan struct{} // a slot per connection the pool may hold, taken while one is in use
+	wait   time.Duration // how long a call waits for a free slot
+	now    func() time.Time
 	prefix string
 	allow  *redis.Script
 	refund *redis.Script
 }
 
-// NewRedis returns a Store over client whose keys all start with prefix
-// (for example "smsverify:"). The store owns client: Close closes it.
-func NewRedis(client redis.UniversalClient, prefix string) *Redis {
-	return &Redis{
-		client: client,
-		prefix: prefix,
-		allow:  redis.NewScript(allowLua),
-		refund: redis.NewScript(refundLua),
+// Connection defaults applied by OpenRedis unless the URL sets them, and
+// the pool's care of idle connections.
+const (
+	redisDialTimeout  = time.Second
+	redisReadTimeout  = time.Second
+	redisWriteTimeout = time.Second
+	redisPoolTimeout  = time.Second
+	redisPoolSize     = 128
+	// redisIdleCheck: a connection idle this long is PINGed before use, so
+	// one the server or a NAT closed meanwhile (an instance thawed after
+	// minutes) is replaced instead of failing a request. A busy instance
+	// reuses its connections sooner and pays nothing.
+	redisIdleCheck = 10 * time.Second
+	// redisIdleTimeout: a connection idle this long is closed, not
+	// reused: below NAT gateways' idle timeouts (AWS: 350s) and the common
+	// Redis `timeout` of 300s.
+	redisIdleTimeout = 4 * time.Minute
+)
+
+// errPoolTimeout is returned when no connection frees up within the pool
+// timeout.
+var errPoolTimeout = errors.New("no free connection within the pool timeout")
+
+// OpenRedis returns a Store on the Redis at a REDIS_URL such as
+// "redis://:password@host:6379/0", "redis://user:password@host:6379/0" or
+// "rediss://…" (TLS, verifying the server's certificate for the URL's
+// host), whose keys all start with prefix (for example "{smsverify}:").
+// It does not connect; the first call does.
+//
+// It uses short timeouts (dial, read and write 1s each), a pool of up to
+// 128 connections for concurrent invocations, and waits at most 1s for a
+// free one; every call also honours its ctx's deadline, so an unreachable
+// or hung Redis fails a call within a few seconds instead of hanging. The
+// URL's query may set dial_timeout, read_timeout, write_timeout,
+// pool_timeout (durations such as "2s", or whole seconds) and pool_size;
+// any other option is an error. Commands are never retried (a script that
+// reached Redis may have counted); instead a connection idle for more than
+// 10s is PINGed before use and one idle for 4 minutes is closed, so a
+// connection closed while idle fails no call.
+//
+// Errors never repeat the URL, which may hold a password.
+func OpenRedis(rawURL, prefix string) (*Redis, error) {
+	cfg, err := parseRedisURL(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("limit: invalid Redis URL: %w", err)
 	}
+	return newRedis(cfg, prefix), nil
+}
+
+// redisConfig is a parsed REDIS_URL.
+type redisConfig struct {
+	addr     string // host:port
+	host     string // the TLS server name
+	tls      bool
+	rootCAs  *x509.CertPool // nil: the system's (tests set their own)
+	user     string
+	password string
+	db       int
+
+	dialTimeout, readTimeout, writeTimeout, poolTimeout time.Duration
+	poolSize                                            int
+}
+
+// parseRedisURL parses rawURL and applies the defaults. Its errors never
+// hold the URL, nor any value from its query.
+func parseRedisURL(rawURL string) (redisConfig, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return redisConfig{}, err
+	}
+	if u.Scheme != "redis" && u.Scheme != "rediss" {
+		return redisConfig{}, errors.New("the scheme must be redis or rediss")
+	}
+	if u.Opaque != "" {
+		return redisConfig{}, errors.New("the URL must be redis://host:port/db")
+	}
+	cfg := redisConfig{
+		host:         u.Hostname(),
+		tls:          u.Scheme == "rediss",
+		dialTimeout:  redisDialTimeout,
+		readTimeout:  redisReadTimeout,
+		writeTimeout: redisWriteTimeout,
+		poolTimeout:  redisPoolTimeout,
+		poolSize:     redisPoolSize,
+	}
+	if cfg.host == "" {
+		cfg.host = "localhost"
+	}
+	port := u.Port()
+	if port == "" {
+		port = "6379"
+	}
+	cfg.addr = net.JoinHostPort(cfg.host, port)
+	if u.User != nil {
+		cfg.user = u.User.Username()
+		cfg.password, _ = u.User.Password()
+	}
+	if db := strings.Trim(u.Path, "/"); db != "" {
+		if cfg.db, err = strconv.Atoi(db); err != nil || cfg.db < 0 {
+			return redisConfig{}, errors.New("the path must be a database number")
+		}
+	}
+	for name, vals := range u.Query() {
+		if len(vals) != 1 {
+			return redisConfig{}, fmt.Errorf("option %q is given %d times", name, len(vals))
+		}
+		switch name {
+		case "dial_timeout":
+			err = parseSeconds(vals[0], &cfg.dialTimeout)
+		case "read_timeout":
+			err = parseSeconds(vals[0], &cfg.readTimeout)
+		case "write_timeout":
+			err = parseSeconds(vals[0], &cfg.writeTimeout)
+		case "pool_timeout":
+			err = parseSeconds(vals[0], &cfg.poolTimeout)
+		case "pool_size":
+			cfg.poolSize, err = strconv.Atoi(vals[0])
+			if err != nil || cfg.poolSize < 1 {
+				err = errors.New("must be a whole number of at least 1")
+			}
+		default:
+			return redisConfig{}, fmt.Errorf("unknown option %q (known: dial_timeout, read_timeout, write_timeout, pool_size, pool_timeout)", name)
+		}
+		if err != nil {
+			return redisConfig{}, fmt.Errorf("option %s %w", name, err)
+		}
+	}
+	return cfg, nil
+}
+
+// parseSeconds sets *d to s, a positive duration ("1.5s", "500ms") or
+// whole number of seconds ("2").
+func parseSeconds(s string, d *time.Duration) error {
+	v, err := time.ParseDuration(s)
+	if n, nerr := strconv.Atoi(s); nerr == nil {
+		v, err = time.Duration(n)*time.Second, nil
+	}
+	if err != nil || v <= 0 {
+		return errors.New(`must be a positive duration such as "2s" or "500ms", or whole seconds`)
+	}
+	*d = v
+	return nil
+}
+
+// newRedis returns a Store whose pool dials as cfg says.
+func newRedis(cfg redisConfig, prefix string) *Redis {
+	opts := []redis.DialOption{
+		redis.DialConnectTimeout(cfg.dialTimeout),
+		redis.DialReadTimeout(cfg.readTimeout),
+		redis.DialWriteTimeout(cfg.writeTimeout),
+		redis.DialDatabase(cfg.db),
+	}
+	if cfg.password != "" {
+		opts = append(opts, redis.DialUsername(cfg.user), redis.DialPassword(cfg.password))
+	}
+	if cfg.tls {
+		// tls.Dialer bounds the handshake by ctx and the dial timeout.
+		d := &tls.Dialer{
+			NetDialer: &net.Dialer{Timeout: cfg.dialTimeout},
+			Config:    &tls.Config{ServerName: cfg.host, RootCAs: cfg.rootCAs, MinVersion: tls.VersionTLS12},
+		}
+		opts = append(opts, redis.DialContextFunc(d.DialContext))
+	}
+	r := &Redis{
+		slots:  make(chan struct{}, cfg.poolSize),
+		wait:   cfg.poolTimeout,
+		now:    time.Now,
+		prefix: prefix,
+		allow:  redis.NewScript(-1, allowLua),
+		refund: redis.NewScript(-1, refundLua),
+	}
+	r.pool = &redis.Pool{
+		DialContext: func(ctx context.Context) (redis.Conn, error) {
+			return redis.DialContext(ctx, "tcp", cfg.addr, opts...)
+		},
+		TestOnBorrowContext: r.checkIdle,
+		MaxIdle:             cfg.poolSize,
+		IdleTimeout:         redisIdleTimeout,
+	}
+	return r
+}
+
+// checkIdle PINGs a connection that sat idle since lastUsed for
+// redisIdleCheck or longer; the pool closes it if that fails.
+func (r *Redis) checkIdle(ctx context.Context, c redis.Conn, lastUsed time.Time) error {
+	if r.now().Sub(lastUsed) < redisIdleCheck {
+		return nil
+	}
+	_, err := redis.DoContext(c, ctx, "PING")
+	return err
+}
+
+// conn takes a connection from the pool, waiting for a free slot no longer
+// than the pool timeout and ctx allow. Pass it to release when done.
+func (r *Redis) conn(ctx context.Context) (redis.Conn, error) {
+	select {
+	case r.slots <- struct{}{}:
+	default:
+		t := time.NewTimer(r.wait)
+		defer t.Stop()
+		select {
+		case r.slots <- struct{}{}:
+		case <-t.C:
+			return nil, errPoolTimeout
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	c, err := r.pool.GetContext(ctx)
+	if err != nil {
+		<-r.slots
+		return nil, err
+	}
+	return c, nil
+}
+
+// release returns c to the pool; the pool drops it if it failed.
+func (r *Redis) release(c redis.Conn) {
+	_ = c.Close()
+	<-r.slots
+}
+
+// do runs one command.
+func (r *Redis) do(ctx context.Context, cmd string, args ...any) (any, error) {
+	c, err := r.conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer r.release(c)
+	return redis.DoContext(c, ctx, cmd, args...)
+}
+
+// run runs a script with EVALSHA, falling back to EVAL when Redis does not
+// have it cached.
+func (r *Redis) run(ctx context.Context, s *redis.Script, keysAndArgs ...any) (any, error) {
+	c, err := r.conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer r.release(c)
+	return s.DoContext(ctx, c, keysAndArgs...)
 }
 
 // logKey is the Redis key of the log for one Key and period.
@@ -110,15 +353,16 @@ func (r *Redis) Allow(ctx context.Context, now time.Time, reqs ...Request) (Deci
 	if len(reqs) == 0 {
 		return allowedDecision(), nil
 	}
-	keys := make([]string, len(reqs))
-	args := make([]any, 1, 1+2*len(reqs))
-	args[0] = now.UnixMilli()
+	// The key count, the keys, then ARGV: now and each N and Per.
+	args := make([]any, 2+3*len(reqs))
+	args[0] = len(reqs)
+	args[1+len(reqs)] = now.UnixMilli()
 	for i, rq := range reqs {
 		perMs := rq.Rate.Per.Milliseconds()
-		keys[i] = r.logKey(rq.Key, perMs)
-		args = append(args, rq.Rate.N, perMs)
+		args[1+i] = r.logKey(rq.Key, perMs)
+		args[2+len(reqs)+2*i], args[3+len(reqs)+2*i] = rq.Rate.N, perMs
 	}
-	res, err := r.allow.Run(ctx, r.client, keys, args...).Int64Slice()
+	res, err := redis.Int64s(r.run(ctx, r.allow, args...))
 	if err != nil {
 		return Decision{}, fmt.Errorf("limit: redis allow: %w", err)
 	}
@@ -143,11 +387,13 @@ func (r *Redis) Refund(ctx context.Context, now time.Time, reqs ...Request) erro
 	if len(reqs) == 0 {
 		return nil
 	}
-	keys := make([]string, len(reqs))
+	args := make([]any, 2+len(reqs))
+	args[0] = len(reqs)
 	for i, rq := range reqs {
-		keys[i] = r.logKey(rq.Key, rq.Rate.Per.Milliseconds())
+		args[1+i] = r.logKey(rq.Key, rq.Rate.Per.Milliseconds())
 	}
-	if err := r.refund.Run(ctx, r.client, keys, now.UnixMilli()).Err(); err != nil {
+	args[1+len(reqs)] = now.UnixMilli()
+	if _, err := r.run(ctx, r.refund, args...); err != nil {
 		return fmt.Errorf("limit: redis refund: %w", err)
 	}
 	return nil
@@ -159,12 +405,13 @@ func (r *Redis) MarkUsed(ctx context.Context, key string, ttl time.Duration) (bo
 	if err != nil {
 		return false, fmt.Errorf("limit: mark used: %w", err)
 	}
-	// SET NX leaves an existing mark, and its expiry, untouched.
-	ok, err := r.client.SetNX(ctx, r.usedKey(key), 1, ttl).Result()
+	// SET NX leaves an existing mark, and its expiry, untouched; it answers
+	// OK when it set the mark, else nil.
+	res, err := r.do(ctx, "SET", r.usedKey(key), 1, "PX", ttl.Milliseconds(), "NX")
 	if err != nil {
 		return false, fmt.Errorf("limit: redis mark used: %w", err)
 	}
-	return ok, nil
+	return res != nil, nil
 }
 
 // Used implements Store.
@@ -172,66 +419,12 @@ func (r *Redis) Used(ctx context.Context, key string) (bool, error) {
 	if key == "" {
 		return false, fmt.Errorf("limit: used: %w", errEmptyKey)
 	}
-	n, err := r.client.Exists(ctx, r.usedKey(key)).Result()
+	n, err := redis.Int64(r.do(ctx, "EXISTS", r.usedKey(key)))
 	if err != nil {
 		return false, fmt.Errorf("limit: redis used: %w", err)
 	}
 	return n == 1, nil
 }
 
-// Close implements Store; it closes the client.
-func (r *Redis) Close() error { return r.client.Close() }
-
-// Client defaults applied by OpenRedis unless the URL sets them.
-const (
-	redisDialTimeout  = time.Second
-	redisReadTimeout  = time.Second
-	redisWriteTimeout = time.Second
-	redisPoolTimeout  = time.Second
-	redisPoolSize     = 128
-	redisMaxRetries   = 1
-)
-
-// OpenRedis returns a client for a REDIS_URL such as
-// "redis://:password@host:6379/0" or "rediss://…" (TLS). It does not
-// connect; the first command does. Unless the URL's query sets them, it
-// uses short timeouts (dial, read and write 1s), a pool of 128 connections
-// for concurrent invocations, one retry, and honours ctx deadlines, so an
-// unreachable Redis fails a call within a few seconds instead of hanging.
-// Errors never repeat the URL, which may hold a password.
-func OpenRedis(rawURL string) (*redis.Client, error) {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, fmt.Errorf("limit: invalid Redis URL: %w", err)
-	}
-	opt, err := redis.ParseURL(rawURL)
-	if err != nil {
-		return nil, fmt.Errorf("limit: invalid Redis URL: %w", err)
-	}
-	q := u.Query()
-	if !q.Has("dial_timeout") {
-		opt.DialTimeout = redisDialTimeout
-	}
-	if !q.Has("read_timeout") {
-		opt.ReadTimeout = redisReadTimeout
-	}
-	if !q.Has("write_timeout") {
-		opt.WriteTimeout = redisWriteTimeout
-	}
-	if !q.Has("pool_timeout") {
-		opt.PoolTimeout = redisPoolTimeout
-	}
-	if !q.Has("pool_size") {
-		opt.PoolSize = redisPoolSize
-	}
-	if !q.Has("max_retries") {
-		opt.MaxRetries = redisMaxRetries
-	}
-	opt.DialerRetries = 1
-	opt.ContextTimeoutEnabled = true
-	return redis.NewClient(opt), nil
-}
+// Close implements Store; it closes the pool.
+func (r *Redis) Close() error { return r.pool.Close() }

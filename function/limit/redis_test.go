@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -14,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/gomodule/redigo/redis"
 
 	"smsverify/internal/redistest"
 )
@@ -57,13 +58,27 @@ func requireRedis(tb testing.TB) {
 	}
 }
 
-// redisClient returns a client for the test Redis, or skips the test.
-func redisClient(tb testing.TB) *redis.Client {
+// redisStore returns a store on the test Redis under prefix, closed when
+// the test ends, or skips the test.
+func redisStore(tb testing.TB, prefix string) *Redis {
 	tb.Helper()
 	requireRedis(tb)
-	c, err := OpenRedis(testRedisURL)
+	s, err := OpenRedis(testRedisURL, prefix)
 	if err != nil {
 		tb.Fatalf("OpenRedis: %v", err)
+	}
+	tb.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// testConn returns a connection to the test Redis for the test's own
+// commands, closed when the test ends, or skips the test.
+func testConn(tb testing.TB) redis.Conn {
+	tb.Helper()
+	requireRedis(tb)
+	c, err := redistest.Conn(testRedisURL)
+	if err != nil {
+		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { _ = c.Close() })
 	return c
@@ -71,56 +86,42 @@ func redisClient(tb testing.TB) *redis.Client {
 
 // testPrefix returns a key prefix no other test uses, and deletes its keys
 // when the test ends.
-func testPrefix(tb testing.TB, c *redis.Client) string {
+func testPrefix(tb testing.TB) string {
 	tb.Helper()
+	requireRedis(tb)
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	prefix := "limittest:" + hex.EncodeToString(b) + ":"
 	tb.Cleanup(func() {
-		ctx := context.Background()
-		keys, err := prefixKeys(ctx, c, prefix)
-		if err == nil && len(keys) > 0 {
-			err = c.Del(ctx, keys...).Err()
-		}
-		if err != nil {
+		if err := redistest.DeleteKeys(testRedisURL, prefix+"*"); err != nil {
 			tb.Errorf("deleting test keys: %v", err)
 		}
 	})
 	return prefix
 }
 
-func prefixKeys(ctx context.Context, c *redis.Client, prefix string) ([]string, error) {
-	var keys []string
-	iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-	for iter.Next(ctx) {
-		keys = append(keys, iter.Val())
-	}
-	return keys, iter.Err()
-}
-
 // advanceRedis simulates d passing for the keys under prefix: keys whose
 // ttl is at most d are deleted, the others lose d of their ttl. A key with
 // no ttl fails the test: every key the store writes must expire.
-func advanceRedis(t *testing.T, c *redis.Client, prefix string, d time.Duration) {
+func advanceRedis(t *testing.T, c redis.Conn, prefix string, d time.Duration) {
 	t.Helper()
-	ctx := context.Background()
-	keys, err := prefixKeys(ctx, c, prefix)
+	keys, err := redistest.Keys(c, prefix+"*")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, k := range keys {
-		ttl, err := c.PTTL(ctx, k).Result()
+		ms, err := redis.Int64(c.Do("PTTL", k))
 		if err != nil {
 			t.Fatal(err)
 		}
-		switch {
-		case ttl == -2: // gone meanwhile
-		case ttl < 0:
+		switch ttl := time.Duration(ms) * time.Millisecond; {
+		case ms == -2: // gone meanwhile
+		case ms < 0:
 			t.Fatalf("key %s has no ttl", k)
 		case ttl <= d:
-			err = c.Del(ctx, k).Err()
+			_, err = c.Do("DEL", k)
 		default:
-			err = c.PExpire(ctx, k, ttl-d).Err()
+			_, err = c.Do("PEXPIRE", k, (ttl - d).Milliseconds())
 		}
 		if err != nil {
 			t.Fatal(err)
@@ -136,21 +137,20 @@ func TestRedis(t *testing.T) {
 // redisHarness is a Redis store under a fresh key prefix whose clock the
 // test advances.
 func redisHarness(t *testing.T) harness {
-	c := redisClient(t)
-	prefix := testPrefix(t, c)
+	c := testConn(t)
+	prefix := testPrefix(t)
 	// Registered after testPrefix's cleanup, so it runs before it.
 	t.Cleanup(func() { advanceRedis(t, c, prefix, 0) })
 	return harness{
-		store:   NewRedis(c, prefix),
+		store:   redisStore(t, prefix),
 		advance: func(t *testing.T, d time.Duration) { advanceRedis(t, c, prefix, d) },
 	}
 }
 
 func TestRedisTwoInstances(t *testing.T) {
 	ctx := context.Background()
-	c1, c2 := redisClient(t), redisClient(t)
-	prefix := testPrefix(t, c1)
-	stores := []Store{NewRedis(c1, prefix), NewRedis(c2, prefix)}
+	prefix := testPrefix(t)
+	stores := []Store{redisStore(t, prefix), redisStore(t, prefix)}
 	k := req("send:global", "7/1h")
 	var allowed atomic.Int64
 	errs := make(chan error, 200)
@@ -186,13 +186,12 @@ func TestRedisTwoInstances(t *testing.T) {
 }
 
 func TestRedisKeysExpire(t *testing.T) {
-	ctx := context.Background()
-	c := redisClient(t)
-	prefix := testPrefix(t, c)
-	s := NewRedis(c, prefix)
+	c := testConn(t)
+	prefix := testPrefix(t)
+	s := redisStore(t, prefix)
 	wantAllowed(t, allow(t, s, at(0), req("a", "5/15m"), req("b", "30/5m")))
 	wantMark(t, s, "p", 7*time.Minute, true)
-	keys, err := prefixKeys(ctx, c, prefix)
+	keys, err := redistest.Keys(c, prefix+"*")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,20 +204,19 @@ func TestRedisKeysExpire(t *testing.T) {
 		prefix + "used:p":        7 * time.Minute,
 	}
 	for k, limit := range limits {
-		ttl, err := c.PTTL(ctx, k).Result()
+		ms, err := redis.Int64(c.Do("PTTL", k))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ttl <= 0 || ttl > limit {
+		if ttl := time.Duration(ms) * time.Millisecond; ttl <= 0 || ttl > limit {
 			t.Errorf("PTTL %s = %v, want in (0, %v]", k, ttl, limit)
 		}
 	}
 }
 
 func TestRedisPrefixesIsolate(t *testing.T) {
-	c := redisClient(t)
-	s1 := NewRedis(c, testPrefix(t, c))
-	s2 := NewRedis(c, testPrefix(t, c))
+	s1 := redisStore(t, testPrefix(t))
+	s2 := redisStore(t, testPrefix(t))
 	k := req("k", "1/1h")
 	wantAllowed(t, allow(t, s1, at(0), k))
 	wantAllowed(t, allow(t, s2, at(0), k))
@@ -272,11 +270,10 @@ func TestRedisUnavailable(t *testing.T) {
 		"silent":  silentServer,
 	} {
 		t.Run(name, func(t *testing.T) {
-			c, err := OpenRedis("redis://" + addr(t) + "/0")
+			s, err := OpenRedis("redis://"+addr(t)+"/0", "smsverify:")
 			if err != nil {
 				t.Fatal(err)
 			}
-			s := NewRedis(c, "smsverify:")
 			t.Cleanup(func() { _ = s.Close() })
 			// A generous deadline: the store must fail by itself, through
 			// its own short timeouts, long before it.
@@ -315,59 +312,204 @@ func TestRedisUnavailable(t *testing.T) {
 	}
 }
 
-func TestOpenRedis(t *testing.T) {
-	t.Run("defaults", func(t *testing.T) {
-		c, err := OpenRedis("redis://127.0.0.1:6390/2")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		o := c.Options()
-		if o.Addr != "127.0.0.1:6390" || o.DB != 2 {
-			t.Errorf("Addr %q DB %d, want 127.0.0.1:6390 and 2", o.Addr, o.DB)
-		}
-		if o.DialTimeout != time.Second || o.ReadTimeout != time.Second || o.WriteTimeout != time.Second {
-			t.Errorf("timeouts dial %v read %v write %v, want 1s each", o.DialTimeout, o.ReadTimeout, o.WriteTimeout)
-		}
-		if o.PoolSize != redisPoolSize || o.MaxRetries != redisMaxRetries || !o.ContextTimeoutEnabled {
-			t.Errorf("PoolSize %d MaxRetries %d ContextTimeoutEnabled %v", o.PoolSize, o.MaxRetries, o.ContextTimeoutEnabled)
-		}
-	})
-	t.Run("URL overrides", func(t *testing.T) {
-		c, err := OpenRedis("redis://:pw@127.0.0.1:6390/0?read_timeout=3s&pool_size=7&max_retries=0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		o := c.Options()
-		if o.ReadTimeout != 3*time.Second || o.PoolSize != 7 || o.Password != "pw" {
-			t.Errorf("ReadTimeout %v PoolSize %d, want 3s and 7 and the password", o.ReadTimeout, o.PoolSize)
-		}
-		if o.DialTimeout != time.Second {
-			t.Errorf("DialTimeout %v, want the 1s default", o.DialTimeout)
-		}
-	})
-	for _, bad := range []string{
-		"http://127.0.0.1:6379",
-		"redis://user:hunter2@127.0.0.1:notaport/0",
-		"redis://user:hunter2@127.0.0.1:6379/x",
-		"redis://user:hunter2@127.0.0.1:6379/0?bogus=1",
-		"redis://user:hunter2@[::1/0",
+func TestParseRedisURL(t *testing.T) {
+	def := redisConfig{
+		addr: "127.0.0.1:6390", host: "127.0.0.1", db: 2,
+		dialTimeout: time.Second, readTimeout: time.Second, writeTimeout: time.Second,
+		poolTimeout: time.Second, poolSize: 128,
+	}
+	for _, tc := range []struct {
+		url  string
+		edit func(*redisConfig)
+	}{
+		{"redis://127.0.0.1:6390/2", func(*redisConfig) {}},
+		{"redis://:pw@127.0.0.1:6390/2?read_timeout=3s&pool_size=7", func(c *redisConfig) {
+			c.password, c.readTimeout, c.poolSize = "pw", 3*time.Second, 7
+		}},
+		{"redis://user:p%40ss@127.0.0.1:6390/2?dial_timeout=2&write_timeout=1500ms&pool_timeout=5", func(c *redisConfig) {
+			c.user, c.password = "user", "p@ss"
+			c.dialTimeout, c.writeTimeout, c.poolTimeout = 2*time.Second, 1500*time.Millisecond, 5*time.Second
+		}},
+		{"rediss://cache.example:6390/2", func(c *redisConfig) {
+			c.addr, c.host, c.tls = "cache.example:6390", "cache.example", true
+		}},
+		{"redis://[::1]:6390/", func(c *redisConfig) { c.addr, c.host, c.db = "[::1]:6390", "::1", 0 }},
+		{"redis://localhost", func(c *redisConfig) { c.addr, c.host, c.db = "localhost:6379", "localhost", 0 }},
 	} {
-		t.Run("bad/"+bad, func(t *testing.T) {
-			c, err := OpenRedis(bad)
+		t.Run(tc.url, func(t *testing.T) {
+			got, err := parseRedisURL(tc.url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := def
+			tc.edit(&want)
+			if got != want {
+				t.Errorf("got  %+v\nwant %+v", got, want)
+			}
+		})
+	}
+	for _, bad := range []struct{ url, names string }{
+		{"http://127.0.0.1:6379", "scheme"},
+		{"redis:127.0.0.1", "redis://"},
+		{"redis://user:hunter2@127.0.0.1:notaport/0", "port"},
+		{"redis://user:hunter2@127.0.0.1:6379/x", "database"},
+		{"redis://user:hunter2@127.0.0.1:6379/0/1", "database"},
+		{"redis://user:hunter2@[::1/0", "]"},
+		{"redis://user:hunter2@127.0.0.1:6379/0?bogus=hunter2", `"bogus"`},
+		{"redis://127.0.0.1:6379/0?max_retries=hunter2", `"max_retries"`},
+		{"redis://127.0.0.1:6379/0?read_timeout=hunter2", "read_timeout"},
+		{"redis://127.0.0.1:6379/0?dial_timeout=0", "dial_timeout"},
+		{"redis://127.0.0.1:6379/0?write_timeout=-1s", "write_timeout"},
+		{"redis://127.0.0.1:6379/0?pool_timeout=", "pool_timeout"},
+		{"redis://127.0.0.1:6379/0?pool_size=0", "pool_size"},
+		{"redis://127.0.0.1:6379/0?pool_size=1&pool_size=2", "pool_size"},
+	} {
+		t.Run("bad/"+bad.url, func(t *testing.T) {
+			s, err := OpenRedis(bad.url, "p:")
 			if err == nil {
-				c.Close()
+				s.Close()
 				t.Fatal("OpenRedis succeeded")
 			}
-			if strings.Contains(err.Error(), "hunter2") {
-				t.Errorf("error %q leaks the password", err)
+			msg := err.Error()
+			if strings.Contains(msg, "hunter2") {
+				t.Errorf("error %q leaks a value of the URL", msg)
+			}
+			if !strings.HasPrefix(msg, "limit: invalid Redis URL: ") || !strings.Contains(msg, bad.names) {
+				t.Errorf("error %q does not name %s", msg, bad.names)
 			}
 		})
 	}
 }
 
+// TestRedisURLOnServer: the user, password and database of the URL reach
+// Redis (an ACL user of the test's own).
+func TestRedisURLOnServer(t *testing.T) {
+	c := testConn(t)
+	user := "limittest-" + strings.TrimSuffix(strings.TrimPrefix(testPrefix(t), "limittest:"), ":")
+	if _, err := c.Do("ACL", "SETUSER", user, "on", ">s3cret", "~*", "+@all"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = c.Do("ACL", "DELUSER", user) })
+	u, err := url.Parse(testRedisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/3"
+	open := func(pw string) *Redis {
+		u.User = url.UserPassword(user, pw)
+		s, err := OpenRedis(u.String(), testPrefix(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	}
+	ctx := context.Background()
+	if _, err := open("wrong").Used(ctx, "k"); err == nil || !strings.Contains(err.Error(), "WRONGPASS") {
+		t.Errorf("wrong password: %v, want WRONGPASS", err)
+	}
+	s := open("s3cret")
+	wantMark(t, s, "k", time.Minute, true)
+	if _, err := c.Do("SELECT", 3); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Do("SELECT", 0)
+	n, err := redis.Int(c.Do("DEL", s.usedKey("k")))
+	if err != nil || n != 1 {
+		t.Errorf("DEL of the mark in database 3: %d, %v; want 1", n, err)
+	}
+}
+
+// TestRedisKilledIdleConnection: a pooled connection that the server (or
+// a NAT) closed while it sat idle, as when an instance thaws after
+// minutes, fails no call: one idle for redisIdleCheck is PINGed first. One
+// used more recently is not (the hot path pays nothing), so a kill right
+// after a call fails the next one, and the pool drops that connection.
+func TestRedisKilledIdleConnection(t *testing.T) {
+	c := testConn(t)
+	s := redisStore(t, testPrefix(t))
+	var idle atomic.Int64 // how long after the real time s's clock runs
+	s.now = func() time.Time { return time.Now().Add(time.Duration(idle.Load())) }
+	ctx := context.Background()
+	// killPooled kills the connection the pool holds idle.
+	killPooled := func() {
+		t.Helper()
+		if _, err := s.Used(ctx, "k"); err != nil {
+			t.Fatal(err)
+		}
+		pc := s.pool.Get()
+		id, err := redis.Int64(pc.Do("CLIENT", "ID"))
+		pc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, err := redis.Int(c.Do("CLIENT", "KILL", "ID", id)); err != nil || n != 1 {
+			t.Fatalf("CLIENT KILL ID: %d, %v", n, err)
+		}
+	}
+
+	killPooled()
+	if _, err := s.Used(ctx, "k"); err == nil {
+		t.Fatal("a connection killed right after use served a call: was it PINGed?")
+	}
+	killPooled()
+	idle.Store(int64(redisIdleCheck))
+	wantAllowed(t, allow(t, s, at(0), req("k", "1/1h")))
+}
+
+// TestRedisPoolTimeout: a call that finds every connection in use waits
+// for one no longer than pool_timeout, or its ctx, and then fails.
+func TestRedisPoolTimeout(t *testing.T) {
+	requireRedis(t)
+	u, err := url.Parse(testRedisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("pool_size", "1")
+	q.Set("pool_timeout", "50ms")
+	u.RawQuery = q.Encode()
+	s, err := OpenRedis(u.String(), testPrefix(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	held, err := s.conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Allow(ctx, at(0), req("k", "1/1h"))
+	if !errors.Is(err, errPoolTimeout) || !strings.HasPrefix(err.Error(), "limit: redis allow: ") {
+		t.Errorf("Allow with the pool in use: %v, want the pool timeout", err)
+	}
+	done, stop := context.WithCancel(ctx)
+	stop()
+	if _, err := s.Used(done, "k"); !errors.Is(err, context.Canceled) {
+		t.Errorf("Used with the pool in use and ctx canceled: %v, want context.Canceled", err)
+	}
+	s.release(held)
+	wantAllowed(t, allow(t, s, at(0), req("k", "1/1h")))
+}
+
+// TestRedisHonoursContext: a call to a Redis that never answers ends when
+// its ctx is canceled, long before the read timeout.
+func TestRedisHonoursContext(t *testing.T) {
+	s, err := OpenRedis("redis://"+silentServer(t)+"/0?read_timeout=1h", "smsverify:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	// Whether the cancel finds the call dialing or reading, it ends it.
+	stop := time.AfterFunc(50*time.Millisecond, cancel)
+	defer stop.Stop()
+	if _, err := s.Allow(ctx, at(0), req("k", "1/1h")); !errors.Is(err, context.Canceled) {
+		t.Errorf("Allow: %v, want context.Canceled", err)
+	}
+}
+
 func BenchmarkRedisAllow(b *testing.B) {
-	c := redisClient(b)
-	benchAllow(b, NewRedis(c, testPrefix(b, c)))
+	benchAllow(b, redisStore(b, testPrefix(b)))
 }

@@ -12,13 +12,21 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gomodule/redigo/redis"
 )
 
 // ErrNotInstalled means redis-server is not on PATH.
 var ErrNotInstalled = errors.New("redistest: redis-server is not on PATH (apt-get install redis-server)")
 
+// slowMachine is the query of the URLs Start returns: timeouts that a
+// machine busy with -race tests of many packages meets, where the 1s
+// defaults of limit.OpenRedis (tested on their own) would make tests of
+// other things flaky.
+const slowMachine = "dial_timeout=10s&read_timeout=10s&write_timeout=10s&pool_timeout=10s"
+
 // Start runs a private redis-server with its files in dir and returns its
-// URL and a function that stops it. It tries three free ports, since a port
+// URL (with generous timeouts in its query) and a function that stops it. It tries three free ports, since a port
 // found free may be taken before Redis binds it.
 func Start(dir string) (url string, stop func(), err error) {
 	bin, err := exec.LookPath("redis-server")
@@ -75,5 +83,47 @@ func start(bin, dir string) (string, func(), error) {
 		stop()
 		return "", nil, errors.New("redistest: redis-server not ready after 30s")
 	}
-	return "redis://127.0.0.1:" + port + "/0", stop, nil
+	return "redis://127.0.0.1:" + port + "/0?" + slowMachine, stop, nil
+}
+
+// Conn is a connection to the Redis at url for a test's own commands
+// (inspecting keys, killing clients): redigo's, timeouts 5s.
+func Conn(url string) (redis.Conn, error) {
+	return redis.DialURL(url, redis.DialConnectTimeout(5*time.Second),
+		redis.DialReadTimeout(5*time.Second), redis.DialWriteTimeout(5*time.Second))
+}
+
+// Keys returns the keys on c that match pattern.
+func Keys(c redis.Conn, pattern string) ([]string, error) {
+	var keys []string
+	cursor := "0"
+	for {
+		res, err := redis.Values(c.Do("SCAN", cursor, "MATCH", pattern, "COUNT", 1000))
+		if err != nil {
+			return nil, err
+		}
+		var batch []string
+		if _, err := redis.Scan(res, &cursor, &batch); err != nil {
+			return nil, err
+		}
+		keys = append(keys, batch...)
+		if cursor == "0" {
+			return keys, nil
+		}
+	}
+}
+
+// DeleteKeys deletes the keys on the Redis at url that match pattern.
+func DeleteKeys(url, pattern string) error {
+	c, err := Conn(url)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	keys, err := Keys(c, pattern)
+	if err != nil || len(keys) == 0 {
+		return err
+	}
+	_, err = c.Do("DEL", redis.Args{}.AddFlat(keys)...)
+	return err
 }
