@@ -130,20 +130,23 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	}
 }
 
-// fakeTurnstile stands in for Cloudflare's api.js: a button whose click
-// hands the page a token the siteverify fake passes.
-const fakeTurnstile = `window.fakeResets = 0;
-window.turnstile = {
+// fakeWidgetScript stands in for Turnstile's or hCaptcha's api.js, which
+// define the same render and reset on window[global]: a button whose
+// click hands the page a token the siteverify fake passes.
+func fakeWidgetScript(global, name string) string {
+	return `window.fakeResets = 0;
+window.` + global + ` = {
   render(el, o) {
     const b = document.createElement("button");
-    b.type = "button"; b.id = "fake-turnstile";
-    b.textContent = "fake Turnstile " + o.sitekey;
-    b.onclick = () => o.callback("pass-turnstile-" + Date.now());
+    b.type = "button"; b.id = "fake-widget";
+    b.textContent = "fake ` + name + ` " + o.sitekey;
+    b.onclick = () => o.callback("pass-` + global + `-" + Date.now());
     el.append(b);
     return "w1";
   },
   reset(id) { window.fakeResets++; },
 };`
+}
 
 // fakeAliyun stands in for Captcha 2.0's AliyunCaptcha.js: it shows the
 // window.AliyunCaptchaConfig and SceneId the page gave it.
@@ -293,44 +296,59 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
-	t.Run("TurnstileWidget", func(t *testing.T) {
-		clearCredentials(t)
-		site := captchatest.NewServer(captchatest.Options{})
-		t.Cleanup(site.Close)
-		page := pageServer(t)
-		t.Setenv("CORS_ALLOWED_ORIGINS", page.URL)
-		t.Setenv("CAPTCHA_PROVIDER", "turnstile")
-		t.Setenv("CAPTCHA_ENDPOINT", site.URL)
-		t.Setenv("CAPTCHA_SECRET", captchatest.TestSecret)
-		t.Setenv("CAPTCHA_SITE_KEY", "0x4AAAAAAAtestsitekey")
-		api, _, _ := start(t)
-		ctx := tab(t, b)
-		fakeWidget(t, ctx, "https://challenges.cloudflare.com/*", fakeTurnstile)
-		const phone = "13800000003"
-		err := chromedp.Do(ctx,
-			chromedp.Navigate(demoURL(page.URL, api)),
-			waitFor(`body[data-ready="true"]`),
-			waitFor(`#fake-turnstile`),
-			typeIn("#phone", phone),
-			click("#fake-turnstile"),
-			click("#send"),
-			waitFor(`#status[data-state="ok"]`),
-		)
-		screenshot(t, ctx, "turnstile")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if sent := codes(t, api, phone); len(sent) != 1 {
-			t.Errorf("emulator sent %v", sent)
-		}
-		if got := text(t, ctx, "#fake-turnstile"); !strings.Contains(got, "0x4AAAAAAAtestsitekey") {
-			t.Errorf("widget rendered with %q, want the site key from /client-config", got)
-		}
-		resets, err := chromedp.Run(ctx, chromedp.Evaluate[int]("window.fakeResets"))
-		if err != nil || resets != 1 {
-			t.Errorf("widget resets after the send: %d (%v), want 1", resets, err)
-		}
-	})
+	// Turnstile and hCaptcha share the page's widget code: each renders with
+	// the site key from /client-config, hands its token to the send, and is
+	// reset after it.
+	for _, w := range []struct {
+		provider, siteKey, pattern, script string
+		flavor                             captchatest.Flavor
+		phone                              string
+	}{
+		{"turnstile", "0x4AAAAAAAtestsitekey", "https://challenges.cloudflare.com/*", fakeWidgetScript("turnstile", "Turnstile"), captchatest.Turnstile, "13800000003"},
+		{"hcaptcha", "10000000-ffff-ffff-ffff-000000000001", "https://js.hcaptcha.com/*", fakeWidgetScript("hcaptcha", "hCaptcha"), captchatest.HCaptcha, "13800000004"},
+	} {
+		t.Run(w.provider+"Widget", func(t *testing.T) {
+			clearCredentials(t)
+			o := captchatest.Options{Flavor: w.flavor}
+			if w.flavor == captchatest.HCaptcha {
+				o.SiteKey = w.siteKey // hCaptcha's siteverify checks the site key it is sent
+			}
+			site := captchatest.NewServer(o)
+			t.Cleanup(site.Close)
+			page := pageServer(t)
+			t.Setenv("CORS_ALLOWED_ORIGINS", page.URL)
+			t.Setenv("CAPTCHA_PROVIDER", w.provider)
+			t.Setenv("CAPTCHA_ENDPOINT", site.URL)
+			t.Setenv("CAPTCHA_SECRET", captchatest.TestSecret)
+			t.Setenv("CAPTCHA_SITE_KEY", w.siteKey)
+			api, _, _ := start(t)
+			ctx := tab(t, b)
+			fakeWidget(t, ctx, w.pattern, w.script)
+			err := chromedp.Do(ctx,
+				chromedp.Navigate(demoURL(page.URL, api)),
+				waitFor(`body[data-ready="true"]`),
+				waitFor(`#fake-widget`),
+				typeIn("#phone", w.phone),
+				click("#fake-widget"),
+				click("#send"),
+				waitFor(`#status[data-state="ok"]`),
+			)
+			screenshot(t, ctx, w.provider)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sent := codes(t, api, w.phone); len(sent) != 1 {
+				t.Errorf("emulator sent %v", sent)
+			}
+			if got := text(t, ctx, "#fake-widget"); !strings.Contains(got, w.siteKey) {
+				t.Errorf("widget rendered with %q, want the site key from /client-config", got)
+			}
+			resets, err := chromedp.Run(ctx, chromedp.Evaluate[int]("window.fakeResets"))
+			if err != nil || resets != 1 {
+				t.Errorf("widget resets after the send: %d (%v), want 1", resets, err)
+			}
+		})
+	}
 
 	// Captcha 2.0's identity prefix and region come from /client-config
 	// (CAPTCHA_PREFIX, CAPTCHA_ENDPOINT), not from the page's URL.
