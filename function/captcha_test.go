@@ -3,6 +3,7 @@ package function
 import (
 	"context"
 	"encoding/json"
+	"net/http/httptest"
 	"reflect"
 	"strings"
 	"sync/atomic"
@@ -430,5 +431,38 @@ func TestCaptchaAndIdempotency(t *testing.T) {
 	}
 	if e.site.Requests() != asked {
 		t.Error("a replay asked the captcha provider")
+	}
+}
+
+// TestUpstreamCallsEndBeforePlatformDeadline: with CAPTCHA_TIMEOUT and
+// DYPNS_TIMEOUT far beyond the platform's deadline (the request context's),
+// a hanging captcha provider or Dypnsapi is given up before that deadline,
+// so the function still answers (503 or 504) instead of being killed
+// without a word.
+func TestUpstreamCallsEndBeforePlatformDeadline(t *testing.T) {
+	for _, hang := range []string{"captcha", "dypnsapi"} {
+		t.Run(hang, func(t *testing.T) {
+			e := newCaptchaEnv(t, func(c *Config) { c.CaptchaTimeout, c.Timeout = 30*time.Second, 30*time.Second })
+			want, wantStatus := CodeCaptchaUnavailable, 503
+			if hang == "captcha" {
+				e.site.FailNext(1, captchatest.FaultHang)
+			} else {
+				e.fake.FailNext(1, dypnstest.FaultHang)
+				want, wantStatus = CodeUpstreamTimeout, 504
+			}
+			// The platform's deadline: the margin plus a little, so the
+			// call's own deadline is what ends the hang.
+			ctx, cancel := context.WithTimeout(context.Background(), deadlineMargin+hangTimeout)
+			defer cancel()
+			w := httptest.NewRecorder()
+			e.svc.ServeHTTP(w, newRequest("POST", "/send", captchaSend("pass-1")).WithContext(ctx))
+			if ctx.Err() != nil {
+				t.Errorf("answered after the platform deadline")
+			}
+			var m map[string]any
+			if err := json.Unmarshal(w.Body.Bytes(), &m); err != nil || w.Code != wantStatus || m["Code"] != want {
+				t.Fatalf("hanging %s: %d %s", hang, w.Code, w.Body)
+			}
+		})
 	}
 }
