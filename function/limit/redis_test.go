@@ -3,6 +3,7 @@ package limit
 import (
 	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -417,6 +418,49 @@ func TestRedisURLOnServer(t *testing.T) {
 	n, err := redis.Int(c.Do("DEL", s.usedKey("k")))
 	if err != nil || n != 1 {
 		t.Errorf("DEL of the mark in database 3: %d, %v; want 1", n, err)
+	}
+}
+
+// TestRedisTLS: rediss:// talks TLS and verifies the server's certificate
+// for the URL's host: a server that speaks only TLS, whose certificate
+// names localhost, serves the store; the same server fails a call when its
+// certificate is not trusted, when the URL names it by an address the
+// certificate does not hold, and when the URL says redis://.
+func TestRedisTLS(t *testing.T) {
+	tlsURL, roots, stop, err := redistest.StartTLS(t.TempDir())
+	if errors.Is(err, redistest.ErrNotInstalled) {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	open := func(rawURL string, roots *x509.CertPool) *Redis {
+		t.Helper()
+		cfg, err := parseRedisURL(rawURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.rootCAs = roots
+		s := newRedis(cfg, "smsverify:")
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	}
+	ctx := context.Background()
+	wantMark(t, open(tlsURL, roots), "k", time.Minute, true)
+
+	var unknown x509.UnknownAuthorityError
+	if _, err := open(tlsURL, nil).Used(ctx, "k"); !errors.As(err, &unknown) {
+		t.Errorf("with the system's roots: %v, want an unknown authority", err)
+	}
+	var wrongHost x509.HostnameError
+	byAddr := strings.Replace(tlsURL, "localhost", "127.0.0.1", 1)
+	if _, err := open(byAddr, roots).Used(ctx, "k"); !errors.As(err, &wrongHost) {
+		t.Errorf("by address: %v, want a certificate not valid for 127.0.0.1", err)
+	}
+	plain := strings.Replace(tlsURL, "rediss:", "redis:", 1)
+	if _, err := open(plain, roots).Used(ctx, "k"); err == nil {
+		t.Error("redis:// to a TLS port succeeded")
 	}
 }
 

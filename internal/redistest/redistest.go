@@ -4,11 +4,20 @@ package redistest
 
 import (
 	"bufio"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -34,22 +43,91 @@ func Start(dir string) (url string, stop func(), err error) {
 		return "", nil, ErrNotInstalled
 	}
 	for range 3 {
-		if url, stop, err = start(bin, dir); err == nil {
+		if url, stop, err = start(bin, dir, nil); err == nil {
 			return url, stop, nil
 		}
 	}
 	return "", nil, err
 }
 
-func start(bin, dir string) (string, func(), error) {
+// StartTLS is Start for a server that speaks only TLS, with a fresh
+// self-signed certificate for the name localhost (and not for 127.0.0.1).
+// It returns a rediss://localhost URL and a pool holding the certificate,
+// for a client's roots.
+func StartTLS(dir string) (url string, roots *x509.CertPool, stop func(), err error) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return "", nil, nil, ErrNotInstalled
+	}
+	cert, err := selfSigned(dir)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	roots = x509.NewCertPool()
+	roots.AddCert(cert)
+	tlsArgs := []string{"--tls-cert-file", filepath.Join(dir, "cert.pem"),
+		"--tls-key-file", filepath.Join(dir, "key.pem"), "--tls-auth-clients", "no"}
+	for range 3 {
+		if url, stop, err = start(bin, dir, tlsArgs); err == nil {
+			return url, roots, stop, nil
+		}
+	}
+	return "", nil, nil, err
+}
+
+// selfSigned writes cert.pem and key.pem into dir: a certificate for
+// localhost valid for a day.
+func selfSigned(dir string) (*x509.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "localhost"},
+		DNSNames:              []string{"localhost"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, err
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
+	for name, block := range map[string]*pem.Block{
+		"cert.pem": {Type: "CERTIFICATE", Bytes: der},
+		"key.pem":  {Type: "EC PRIVATE KEY", Bytes: keyDER},
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), pem.EncodeToMemory(block), 0o600); err != nil {
+			return nil, err
+		}
+	}
+	return x509.ParseCertificate(der)
+}
+
+// start runs redis-server on a free port: plain, or TLS only with tlsArgs.
+func start(bin, dir string, tlsArgs []string) (string, func(), error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, err
 	}
 	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 	l.Close()
-	cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-		"--dir", dir, "--logfile", "", "--daemonize", "no")
+	args := []string{"--port", port}
+	url := "redis://127.0.0.1:" + port + "/0?" + slowMachine
+	if tlsArgs != nil {
+		args = append([]string{"--port", "0", "--tls-port", port}, tlsArgs...)
+		url = "rediss://localhost:" + port + "/0?" + slowMachine
+	}
+	cmd := exec.Command(bin, append(args, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--dir", dir, "--logfile", "", "--daemonize", "no")...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return "", nil, err
@@ -83,7 +161,7 @@ func start(bin, dir string) (string, func(), error) {
 		stop()
 		return "", nil, errors.New("redistest: redis-server not ready after 30s")
 	}
-	return "redis://127.0.0.1:" + port + "/0?" + slowMachine, stop, nil
+	return url, stop, nil
 }
 
 // Conn is a connection to the Redis at url for a test's own commands
