@@ -4,25 +4,19 @@ package redistest
 
 import (
 	"bufio"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gomodule/redigo/redis"
+
+	"smsverify/internal/testcert"
 )
 
 // ErrNotInstalled means redis-server is not on PATH.
@@ -59,57 +53,17 @@ func StartTLS(dir string) (url string, roots *x509.CertPool, stop func(), err er
 	if err != nil {
 		return "", nil, nil, ErrNotInstalled
 	}
-	cert, err := selfSigned(dir)
+	cert, err := testcert.Write(dir, "localhost")
 	if err != nil {
 		return "", nil, nil, err
 	}
-	roots = x509.NewCertPool()
-	roots.AddCert(cert)
-	tlsArgs := []string{"--tls-cert-file", filepath.Join(dir, "cert.pem"),
-		"--tls-key-file", filepath.Join(dir, "key.pem"), "--tls-auth-clients", "no"}
+	tlsArgs := []string{"--tls-cert-file", cert.Cert, "--tls-key-file", cert.Key, "--tls-auth-clients", "no"}
 	for range 3 {
 		if url, stop, err = start(bin, dir, tlsArgs); err == nil {
-			return url, roots, stop, nil
+			return url, cert.Roots, stop, nil
 		}
 	}
 	return "", nil, nil, err
-}
-
-// selfSigned writes cert.pem and key.pem into dir: a certificate for
-// localhost valid for a day.
-func selfSigned(dir string) (*x509.Certificate, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "localhost"},
-		DNSNames:              []string{"localhost"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return nil, err
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		return nil, err
-	}
-	for name, block := range map[string]*pem.Block{
-		"cert.pem": {Type: "CERTIFICATE", Bytes: der},
-		"key.pem":  {Type: "EC PRIVATE KEY", Bytes: keyDER},
-	} {
-		if err := os.WriteFile(filepath.Join(dir, name), pem.EncodeToMemory(block), 0o600); err != nil {
-			return nil, err
-		}
-	}
-	return x509.ParseCertificate(der)
 }
 
 // start runs redis-server on a free port: plain, or TLS only with tlsArgs.
