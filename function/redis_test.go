@@ -28,7 +28,7 @@ import (
 func redisURL(t *testing.T) string {
 	t.Helper()
 	if u := os.Getenv("REDIS_URL"); u != "" {
-		return u
+		return redistest.WithTestTimeouts(u)
 	}
 	return privateRedis(t)
 }

@@ -30,8 +30,9 @@ func TestMain(m *testing.M) {
 }
 
 func runTests(m *testing.M) int {
-	testRedisURL = os.Getenv("REDIS_URL")
-	if testRedisURL == "" {
+	if u := os.Getenv("REDIS_URL"); u != "" {
+		testRedisURL = redistest.WithTestTimeouts(u)
+	} else {
 		dir, err := os.MkdirTemp("", "limit-redis-")
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "limit tests:", err)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	neturl "net/url"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -22,14 +23,31 @@ import (
 // ErrNotInstalled means redis-server is not on PATH.
 var ErrNotInstalled = errors.New("redistest: redis-server is not on PATH (apt-get install redis-server)")
 
-// slowMachine is the query of the URLs Start returns: timeouts that a
-// machine busy with -race tests of many packages meets, where the 1s
-// defaults of limit.OpenRedis (tested on their own) would make tests of
-// other things flaky.
-const slowMachine = "dial_timeout=10s&read_timeout=10s&write_timeout=10s&pool_timeout=10s"
+// slowTimeouts are the timeouts WithTestTimeouts sets: what a machine busy
+// with -race tests of many packages meets, where the 1s defaults of
+// limit.OpenRedis (tested on their own) would make tests of other things
+// flaky.
+var slowTimeouts = []string{"dial_timeout", "read_timeout", "write_timeout", "pool_timeout"}
+
+// WithTestTimeouts returns a Redis URL (REDIS_URL, or one from Start) with
+// 10s timeouts in its query where it sets none.
+func WithTestTimeouts(rawURL string) string {
+	u, err := neturl.Parse(rawURL)
+	if err != nil {
+		return rawURL // OpenRedis will say what is wrong
+	}
+	q := u.Query()
+	for _, name := range slowTimeouts {
+		if !q.Has(name) {
+			q.Set(name, "10s")
+		}
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
 
 // Start runs a private redis-server with its files in dir and returns its
-// URL (with generous timeouts in its query) and a function that stops it. It tries three free ports, since a port
+// URL (WithTestTimeouts) and a function that stops it. It tries three free ports, since a port
 // found free may be taken before Redis binds it.
 func Start(dir string) (url string, stop func(), err error) {
 	bin, err := exec.LookPath("redis-server")
@@ -38,7 +56,7 @@ func Start(dir string) (url string, stop func(), err error) {
 	}
 	for range 3 {
 		if url, stop, err = start(bin, dir, nil); err == nil {
-			return url, stop, nil
+			return WithTestTimeouts(url), stop, nil
 		}
 	}
 	return "", nil, err
@@ -75,10 +93,10 @@ func start(bin, dir string, tlsArgs []string) (string, func(), error) {
 	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 	l.Close()
 	args := []string{"--port", port}
-	url := "redis://127.0.0.1:" + port + "/0?" + slowMachine
+	url := "redis://127.0.0.1:" + port + "/0"
 	if tlsArgs != nil {
 		args = append([]string{"--port", "0", "--tls-port", port}, tlsArgs...)
-		url = "rediss://localhost:" + port + "/0?" + slowMachine
+		url = "rediss://localhost:" + port + "/0"
 	}
 	cmd := exec.Command(bin, append(args, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
 		"--dir", dir, "--logfile", "", "--daemonize", "no")...)
@@ -115,7 +133,7 @@ func start(bin, dir string, tlsArgs []string) (string, func(), error) {
 		stop()
 		return "", nil, errors.New("redistest: redis-server not ready after 30s")
 	}
-	return url, stop, nil
+	return WithTestTimeouts(url), stop, nil
 }
 
 // Conn is a connection to the Redis at url for a test's own commands
