@@ -237,23 +237,23 @@ func (r *Redis) Claim(ctx context.Context, key, fingerprint string, lease time.D
 	if len(res) != 5 || res[0] != int64(0) {
 		return Claim{}, fmt.Errorf("limit: redis claim: unexpected reply of %d values", len(res))
 	}
-	var s [4]string
+	var s [4][]byte // bulk strings: state, fingerprint, status, body
 	for i := range s {
 		v, ok := res[i+1].([]byte)
 		if !ok {
 			return Claim{}, errors.New("limit: redis claim: unexpected reply type")
 		}
-		s[i] = string(v)
+		s[i] = v
 	}
-	rec := Record{Fingerprint: s[1]}
-	switch s[0] {
+	rec := Record{Fingerprint: string(s[1])}
+	switch string(s[0]) {
 	case "p":
 	case "d":
 		rec.Done = true
-		if rec.Status, err = strconv.Atoi(s[2]); err != nil {
+		if rec.Status, err = strconv.Atoi(string(s[2])); err != nil {
 			return Claim{}, errors.New("limit: redis claim: stored status is not a number")
 		}
-		rec.Body = []byte(s[3])
+		rec.Body = s[3] // a reply's own copy
 	default:
 		return Claim{}, errors.New("limit: redis claim: unknown record state")
 	}

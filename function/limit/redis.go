@@ -126,9 +126,10 @@ var errPoolTimeout = errors.New("no free connection within the pool timeout")
 // URL's query may set dial_timeout, read_timeout, write_timeout,
 // pool_timeout (durations such as "2s", or whole seconds) and pool_size;
 // any other option is an error. Commands are never retried (a script that
-// reached Redis may have counted); instead a connection idle for more than
-// 10s is PINGed before use and one idle for 4 minutes is closed, so a
-// connection closed while idle fails no call.
+// reached Redis may have counted); instead a connection idle for 10s or
+// more is PINGed before use (a busy instance pays nothing) and one idle for
+// 4 minutes is closed, so a connection that Redis or a NAT closed while an
+// instance sat idle fails no call.
 //
 // Errors never repeat the URL, which may hold a password.
 func OpenRedis(rawURL, prefix string) (*Redis, error) {
