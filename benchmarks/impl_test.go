@@ -177,7 +177,7 @@ func sdkHandler(upstream string) (http.Handler, error) {
 // logging, no decoding of the answer.
 func floorHandler(upstream string) http.Handler {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = 512
+	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 512, 512 // as many as core keeps: DefaultTransport keeps 100 in all
 	client := &http.Client{Transport: tr, Timeout: 5 * time.Second}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		in, ok := decodeSend(w, r)

@@ -56,3 +56,35 @@ func TestTableMissing(t *testing.T) {
 		t.Fatalf("err = %v, want a missing result named", err)
 	}
 }
+
+// TestTableMedians: with several runs each figure is its median, and the
+// target is judged on the median of the per-run ratios, with their spread.
+func TestTableMedians(t *testing.T) {
+	more := sample + `BenchmarkFunction/smsverify/http-2 1000 1 ns/op 140000 cpu-ns/op
+BenchmarkFunction/smsverify/tls-2 1000 1 ns/op 200000 cpu-ns/op
+BenchmarkFunction/floor/http-2 1000 1 ns/op 100000 cpu-ns/op
+BenchmarkFunction/floor/tls-2 1000 1 ns/op 190000 cpu-ns/op
+BenchmarkFunction/smsverify/http-2 1000 1 ns/op 100000 cpu-ns/op
+BenchmarkFunction/smsverify/tls-2 1000 1 ns/op 190000 cpu-ns/op
+BenchmarkFunction/floor/http-2 1000 1 ns/op 100000 cpu-ns/op
+BenchmarkFunction/floor/tls-2 1000 1 ns/op 200000 cpu-ns/op
+`
+	res, err := parse(strings.NewReader(more))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := table(&b, res); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		"| Function, plain HTTP upstream: CPU per request | 120.0 µs | 464.9 µs | 0.26× | floor: 100.0 µs | 1.20× |",
+		"- Target, plain HTTP upstream: function CPU per request ≤ 1.1× the floor's: 1.20× (median of 3 runs, which gave 1.00–1.40×), NOT met.",
+		"- Target, TLS upstream: function CPU per request ≤ 1.1× the floor's: 1.00× (median of 3 runs, which gave 0.95–1.05×), met.",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+}
