@@ -85,6 +85,7 @@ type Redis struct {
 	slots  chan struct{} // a slot per connection the pool may hold, taken while one is in use
 	wait   time.Duration // how long a call waits for a free slot
 	now    func() time.Time
+	alive  func(net.Conn) bool // connAlive; tests stand in a NAT that drops silently
 	prefix string
 	allow  *redis.Script
 	refund *redis.Script
@@ -126,10 +127,12 @@ var errPoolTimeout = errors.New("no free connection within the pool timeout")
 // URL's query may set dial_timeout, read_timeout, write_timeout,
 // pool_timeout (durations such as "2s", or whole seconds) and pool_size;
 // any other option is an error. Commands are never retried (a script that
-// reached Redis may have counted); instead a connection idle for 10s or
-// more is PINGed before use (a busy instance pays nothing) and one idle for
-// 4 minutes is closed, so a connection that Redis or a NAT closed while an
-// instance sat idle fails no call.
+// reached Redis may have counted); instead each pooled connection is vetted
+// before use: one the server closed (a restart, a failover, Redis's
+// `timeout`) is seen at once by a non-blocking peek at its socket (Linux
+// and macOS), one idle for 10s or more is also PINGed, for a NAT that
+// dropped it without a word, and one idle for 4 minutes is closed. So a
+// dropped connection is replaced instead of failing a call.
 //
 // Errors never repeat the URL, which may hold a password.
 func OpenRedis(rawURL, prefix string) (*Redis, error) {
@@ -250,25 +253,37 @@ func newRedis(cfg redisConfig, prefix string) *Redis {
 	if cfg.password != "" {
 		opts = append(opts, redis.DialUsername(cfg.user), redis.DialPassword(cfg.password))
 	}
+	netDial := (&net.Dialer{Timeout: cfg.dialTimeout, KeepAlive: 5 * time.Minute}).DialContext
 	if cfg.tls {
 		// tls.Dialer bounds the handshake by ctx and the dial timeout.
-		d := &tls.Dialer{
-			NetDialer: &net.Dialer{Timeout: cfg.dialTimeout},
+		netDial = (&tls.Dialer{
+			NetDialer: &net.Dialer{Timeout: cfg.dialTimeout, KeepAlive: 5 * time.Minute},
 			Config:    &tls.Config{ServerName: cfg.host, RootCAs: cfg.rootCAs, MinVersion: tls.VersionTLS12},
-		}
-		opts = append(opts, redis.DialContextFunc(d.DialContext))
+		}).DialContext
 	}
 	r := &Redis{
 		slots:  make(chan struct{}, cfg.poolSize),
 		wait:   cfg.poolTimeout,
 		now:    time.Now,
+		alive:  connAlive,
 		prefix: prefix,
 		allow:  redis.NewScript(-1, allowLua),
 		refund: redis.NewScript(-1, refundLua),
 	}
 	r.pool = &redis.Pool{
 		DialContext: func(ctx context.Context) (redis.Conn, error) {
-			return redis.DialContext(ctx, "tcp", cfg.addr, opts...)
+			var raw net.Conn
+			dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+				c, err := netDial(ctx, network, addr)
+				raw = c
+				return c, err
+			}
+			// A copy of opts per dial: the closure holds this dial's raw.
+			c, err := redis.DialContext(ctx, "tcp", cfg.addr, append(opts[:len(opts):len(opts)], redis.DialContextFunc(dial))...)
+			if err != nil {
+				return nil, err
+			}
+			return liveConn{c.(redis.ConnWithContext), raw}, nil
 		},
 		TestOnBorrowContext: r.checkIdle,
 		MaxIdle:             cfg.poolSize,
@@ -277,9 +292,28 @@ func newRedis(cfg redisConfig, prefix string) *Redis {
 	return r
 }
 
-// checkIdle PINGs a connection that sat idle since lastUsed for
-// redisIdleCheck or longer; the pool closes it if that fails.
+// liveConn is a pooled connection with the network connection under it,
+// which checkIdle asks whether the server closed it.
+type liveConn struct {
+	redis.ConnWithContext
+	raw net.Conn
+}
+
+// errClosedByServer is checkIdle's verdict on a connection the server (or
+// a proxy) closed while it sat in the pool.
+var errClosedByServer = errors.New("limit: the Redis connection was closed while idle")
+
+// checkIdle vets a pooled connection before use; the pool closes it, and
+// dials another, when it fails. A connection the server closed (Redis
+// restarted or failed over, or its `timeout` passed) shows it at once:
+// that check is one non-blocking peek, so no call is spent on a dead
+// connection and none is retried. A connection that sat idle for
+// redisIdleCheck or longer is also PINGed, for one that vanished without a
+// word (a NAT that forgot it, an instance thawed after minutes).
 func (r *Redis) checkIdle(ctx context.Context, c redis.Conn, lastUsed time.Time) error {
+	if lc, ok := c.(liveConn); ok && !r.alive(lc.raw) {
+		return errClosedByServer
+	}
 	if r.now().Sub(lastUsed) < redisIdleCheck {
 		return nil
 	}

@@ -465,24 +465,32 @@ func TestRedisTLS(t *testing.T) {
 	}
 }
 
-// TestRedisKilledIdleConnection: a pooled connection that the server (or
-// a NAT) closed while it sat idle, as when an instance thaws after
-// minutes, fails no call: one idle for redisIdleCheck is PINGed first. One
-// used more recently is not (the hot path pays nothing), so a kill right
-// after a call fails the next one, and the pool drops that connection.
+// TestRedisKilledIdleConnection: a pooled connection that the server
+// closed (CLIENT KILL, as a restart or failover would) fails no call: the
+// peek before use finds it closed and the pool dials another. One that
+// vanished without a word (a NAT that forgot it; here a peek that sees
+// nothing) is PINGed once idle for redisIdleCheck and replaced too; used
+// sooner, it fails one call, and the pool drops it.
 func TestRedisKilledIdleConnection(t *testing.T) {
 	c := testConn(t)
 	s := redisStore(t, testPrefix(t))
 	var idle atomic.Int64 // how long after the real time s's clock runs
 	s.now = func() time.Time { return time.Now().Add(time.Duration(idle.Load())) }
+	var peekSeesNothing atomic.Bool
+	var last net.Conn // the connection checkIdle last vetted
+	s.alive = func(raw net.Conn) bool {
+		last = raw
+		return peekSeesNothing.Load() || connAlive(raw)
+	}
 	ctx := context.Background()
-	// killPooled kills the connection the pool holds idle.
+	// killPooled kills the connection the pool holds idle and waits until
+	// its socket shows the end of stream.
 	killPooled := func() {
 		t.Helper()
 		if _, err := s.Used(ctx, "k"); err != nil {
 			t.Fatal(err)
 		}
-		pc := s.pool.Get()
+		pc := s.pool.Get() // vetted by checkIdle: last is its socket
 		id, err := redis.Int64(pc.Do("CLIENT", "ID"))
 		pc.Close()
 		if err != nil {
@@ -491,15 +499,28 @@ func TestRedisKilledIdleConnection(t *testing.T) {
 		if n, err := redis.Int(c.Do("CLIENT", "KILL", "ID", id)); err != nil || n != 1 {
 			t.Fatalf("CLIENT KILL ID: %d, %v", n, err)
 		}
+		for i := 0; connAlive(last); i++ {
+			if i == 10000 {
+				t.Fatal("the killed connection's socket never showed its end")
+			}
+			time.Sleep(time.Millisecond)
+		}
 	}
 
 	killPooled()
+	if _, err := s.Used(ctx, "k"); err != nil {
+		t.Fatalf("a connection the server closed failed a call: %v", err)
+	}
+	wantAllowed(t, allow(t, s, at(0), req("k", "1/1h")))
+
+	peekSeesNothing.Store(true)
+	killPooled()
 	if _, err := s.Used(ctx, "k"); err == nil {
-		t.Fatal("a connection killed right after use served a call: was it PINGed?")
+		t.Fatal("a dead connection used at once served a call: was it PINGed?")
 	}
 	killPooled()
 	idle.Store(int64(redisIdleCheck))
-	wantAllowed(t, allow(t, s, at(0), req("k", "1/1h")))
+	wantAllowed(t, allow(t, s, at(0), req("k2", "1/1h")))
 }
 
 // TestRedisPoolTimeout: a call that finds every connection in use waits
