@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -419,6 +420,57 @@ func TestRedisURLOnServer(t *testing.T) {
 	n, err := redis.Int(c.Do("DEL", s.usedKey("k")))
 	if err != nil || n != 1 {
 		t.Errorf("DEL of the mark in database 3: %d, %v; want 1", n, err)
+	}
+}
+
+// TestRedisPasswordOnly: the REDIS_URL form of a server with requirepass
+// and no users (redis://:password@host:port/db, the usual managed Redis)
+// authenticates with the password alone; a wrong or missing password
+// fails the call, and no error repeats the password. It runs on a private
+// server, since requirepass would lock every other test out of a shared one.
+func TestRedisPasswordOnly(t *testing.T) {
+	requireRedis(t)
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Skip("no redis-server on PATH for a private server")
+	}
+	raw, stop, err := redistest.Start(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	c, err := redistest.Conn(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const pw = "pw-do-not-leak-42"
+	if _, err := c.Do("CONFIG", "SET", "requirepass", pw); err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		user *url.Userinfo
+		ok   bool
+	}{
+		{"the password", url.UserPassword("", pw), true},
+		{"a wrong password", url.UserPassword("", "wrong"), false},
+		{"no password", nil, false},
+	} {
+		u.User = tc.user
+		s, err := OpenRedis(u.String(), "smsverify:")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = s.MarkUsed(ctx, "k", time.Minute)
+		s.Close()
+		if (err == nil) != tc.ok || (err != nil && strings.Contains(err.Error(), pw)) {
+			t.Errorf("with %s: MarkUsed error %v, want ok %v and never the password", tc.name, err, tc.ok)
+		}
 	}
 }
 
