@@ -15,7 +15,7 @@ import (
 	"github.com/gomodule/redigo/redis"
 )
 
-// allowLua checks and counts a set of sliding-window logs atomically.
+// allowScript checks and counts a set of sliding-window logs atomically.
 //
 // KEYS are the logs (sorted sets of event times in ms). ARGV[1] is now in
 // ms; ARGV[2i], ARGV[2i+1] are N and Per (ms) of KEYS[i]. It returns
@@ -24,7 +24,7 @@ import (
 //
 // Members are "now:seq" where seq counts the members already at score now;
 // entries leave a log only by whole scores, so the member is always new.
-const allowLua = `
+var allowScript = redis.NewScript(-1, `
 local now = tonumber(ARGV[1])
 local pending = {}
 for i = 1, #KEYS do
@@ -55,12 +55,12 @@ for i = 1, #KEYS do
   redis.call('PEXPIRE', key, ttl)
 end
 return {1, 0, 0}
-`
+`)
 
-// refundLua removes one event at ARGV[1] (ms) from each log in KEYS. The
+// refundScript removes one event at ARGV[1] (ms) from each log in KEYS. The
 // members at one score are "now:0" … "now:(c-1)"; removing the last keeps
-// that so, and allowLua's next member at that score stays new.
-const refundLua = `
+// that so, and allowScript's next member at that score stays new.
+var refundScript = redis.NewScript(-1, `
 local now = ARGV[1]
 for i = 1, #KEYS do
   local c = redis.call('ZCOUNT', KEYS[i], now, now)
@@ -69,7 +69,7 @@ for i = 1, #KEYS do
   end
 end
 return 0
-`
+`)
 
 // Redis is a Store shared by every instance that talks to one Redis. Each
 // operation is one command or script call, so it is atomic across
@@ -87,8 +87,6 @@ type Redis struct {
 	now    func() time.Time
 	alive  func(net.Conn) bool // connAlive; tests stand in a NAT that drops silently
 	prefix string
-	allow  *redis.Script
-	refund *redis.Script
 }
 
 // Connection defaults applied by OpenRedis unless the URL sets them, and
@@ -267,8 +265,6 @@ func newRedis(cfg redisConfig, prefix string) *Redis {
 		now:    time.Now,
 		alive:  connAlive,
 		prefix: prefix,
-		allow:  redis.NewScript(-1, allowLua),
-		refund: redis.NewScript(-1, refundLua),
 	}
 	r.pool = &redis.Pool{
 		DialContext: func(ctx context.Context) (redis.Conn, error) {
@@ -397,7 +393,7 @@ func (r *Redis) Allow(ctx context.Context, now time.Time, reqs ...Request) (Deci
 		args[1+i] = r.logKey(rq.Key, perMs)
 		args[2+len(reqs)+2*i], args[3+len(reqs)+2*i] = rq.Rate.N, perMs
 	}
-	res, err := redis.Int64s(r.run(ctx, r.allow, args...))
+	res, err := redis.Int64s(r.run(ctx, allowScript, args...))
 	if err != nil {
 		return Decision{}, fmt.Errorf("limit: redis allow: %w", err)
 	}
@@ -428,7 +424,7 @@ func (r *Redis) Refund(ctx context.Context, now time.Time, reqs ...Request) erro
 		args[1+i] = r.logKey(rq.Key, rq.Rate.Per.Milliseconds())
 	}
 	args[1+len(reqs)] = now.UnixMilli()
-	if _, err := r.run(ctx, r.refund, args...); err != nil {
+	if _, err := r.run(ctx, refundScript, args...); err != nil {
 		return fmt.Errorf("limit: redis refund: %w", err)
 	}
 	return nil
