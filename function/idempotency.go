@@ -161,7 +161,7 @@ func (s *Service) idemClaim(ctx context.Context, c caller, action string, params
 	if c.idemKey == "" {
 		return nil, nil, nil
 	}
-	key := "idem:" + s.secureHash(c.identity(), c.idemKey)
+	key := s.secureHash(c.identity(), c.idemKey) // the store keeps idempotency records apart from limits
 	fp := s.idemFingerprint(action, params)
 	cl, err := s.store.Claim(ctx, key, fp, s.cfg.Timeout+idemLeaseMargin)
 	if err != nil {
