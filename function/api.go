@@ -228,8 +228,16 @@ func (s *Service) allow(ctx context.Context, l *limitSet) *apiError {
 	return e
 }
 
-// refundTimeout bounds a refund that outlives its request.
-const refundTimeout = 2 * time.Second
+// afterwardTimeout bounds store work that outlives its request.
+const afterwardTimeout = 2 * time.Second
+
+// afterward is the context of store work that must be done even when the
+// caller has gone, because it settles what the request already did (a
+// refund, an idempotency record): ctx's values without its cancellation,
+// bounded by afterwardTimeout.
+func afterward(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), afterwardTimeout)
+}
 
 // refund gives back the slots allow took for l. It runs even when the
 // caller has gone: the slots were taken for nothing.
@@ -237,7 +245,7 @@ func (s *Service) refund(ctx context.Context, l *limitSet) error {
 	if len(l.reqs) == 0 {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refundTimeout)
+	ctx, cancel := afterward(ctx)
 	defer cancel()
 	return s.store.Refund(ctx, l.at, l.reqs...)
 }

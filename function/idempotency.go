@@ -190,13 +190,16 @@ func (s *Service) idemClaim(ctx context.Context, c caller, action string, params
 // idemFinish ends a held key with the request's outcome: an answer that
 // certainly never reached Alibaba releases the key, so a retry runs anew;
 // any other (a success, Alibaba's refusal, a timeout, a garbage answer) is
-// stored, so a retry never sends a second SMS. It returns ans and e as
-// they were; a store failure here is logged, not answered: the request
-// itself is done.
+// stored, so a retry never sends a second SMS. It runs even when the
+// caller has gone meanwhile: its retry must find the record. It returns
+// ans and e as they were; a store failure here is logged, not answered:
+// the request itself is done.
 func (s *Service) idemFinish(ctx context.Context, h *idemHeld, ans any, e *apiError, al *accessLog) (any, *apiError) {
 	if h == nil {
 		return ans, e
 	}
+	ctx, cancel := afterward(ctx)
+	defer cancel()
 	var err error
 	switch {
 	case e != nil && !e.reached:

@@ -590,3 +590,43 @@ func TestIdempotencyTTLAndLease(t *testing.T) {
 		t.Fatalf("ttl %v, lease %v; want 2h and %v", spy.ttl, spy.lease, 7*time.Second+idemLeaseMargin)
 	}
 }
+
+// leaveAfterAnswer is a transport whose upstream call completes, after
+// which the caller goes away (leave cancels the request's context) before
+// the service has stored the answer.
+type leaveAfterAnswer struct {
+	base  http.RoundTripper
+	leave context.CancelFunc
+}
+
+func (l leaveAfterAnswer) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := l.base.RoundTrip(r.WithContext(context.WithoutCancel(r.Context())))
+	l.leave()
+	return resp, err
+}
+
+// TestIdempotencyRecordedWhenCallerLeaves: a send that reached Alibaba is
+// recorded under its key even when its caller went away meanwhile, so a
+// retry gets the answer instead of waiting out the lease and sending a
+// second SMS.
+func TestIdempotencyRecordedWhenCallerLeaves(t *testing.T) {
+	ctx, leave := context.WithCancel(context.Background())
+	defer leave()
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	t.Cleanup(tr.CloseIdleConnections)
+	e := newEnv(t, func(c *Config, o *Options) {
+		setLimits(c)
+		o.HTTPClient = &http.Client{Transport: leaveAfterAnswer{base: tr, leave: leave}}
+	})
+	r := newRequest("POST", "/send", sendJSON(phone(1)), idemHeader, "k")
+	first := httptest.NewRecorder()
+	e.svc.ServeHTTP(first, r.WithContext(ctx))
+	if first.Code != http.StatusOK || ctx.Err() == nil {
+		t.Fatalf("first: %d %s (caller gone: %v)", first.Code, first.Body, ctx.Err())
+	}
+	w, _ := e.from(ipA, "/send", sendJSON(phone(1)), idemHeader, "k")
+	wantReplay(t, "retry after the caller left", first, w)
+	if n := e.fake.Requests(); n != 1 {
+		t.Fatalf("%d upstream calls, want 1", n)
+	}
+}
