@@ -64,10 +64,9 @@ type Service struct {
 	log    *slog.Logger
 	store  limit.Store
 	tokens *verifytoken.Issuer // nil unless VERIFY_TOKEN_SECRET is set
-	// limitKey keys the hashes that name phones in the limit store.
-	limitKey []byte
-	// hashers holds HMAC-SHA256 hashes keyed with limitKey, so that
-	// secureHash does not key a new one per request.
+	// hashers holds HMAC-SHA256 hashes keyed with LIMIT_KEY_SECRET, which
+	// name phones in the limit store, so that secureHash does not key a new
+	// one per request.
 	hashers sync.Pool
 	captcha captcha.Verifier // nil unless CAPTCHA_PROVIDER is set
 	apiKeys [][sha256.Size]byte
@@ -121,14 +120,14 @@ func New(cfg Config, o Options) (*Service, error) {
 			return nil, fmt.Errorf("config: VERIFY_TOKEN_SECRET: %w", err)
 		}
 	}
-	s.limitKey = []byte(cfg.LimitKeySecret)
-	if len(s.limitKey) == 0 {
+	limitKey := []byte(cfg.LimitKeySecret)
+	if len(limitKey) == 0 {
 		// Only the memory store runs without a secret (Validate): its keys
 		// live and die with this process, and so may the key.
-		s.limitKey = make([]byte, 32)
-		_, _ = rand.Read(s.limitKey)
+		limitKey = make([]byte, 32)
+		_, _ = rand.Read(limitKey)
 	}
-	s.hashers.New = func() any { return hmac.New(sha256.New, s.limitKey) }
+	s.hashers.New = func() any { return hmac.New(sha256.New, limitKey) }
 	if s.store == nil {
 		switch cfg.LimitStore {
 		case "redis":
