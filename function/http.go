@@ -51,7 +51,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func withRequestID(ctx context.Context) (context.Context, string) {
 	id := RequestID(ctx)
 	if id == "" {
-		id = newRequestID()
+		id = randomID()
 		ctx = WithRequestID(ctx, id)
 	}
 	return ctx, id

@@ -157,8 +157,9 @@ func upstreamContext(ctx context.Context) (context.Context, context.CancelFunc) 
 	return ctx, func() {}
 }
 
-// newRequestID returns a random id for requests the platform gave none.
-func newRequestID() string {
+// randomID returns 16 random hex digits: the id of a request the platform
+// gave none, the BizId of a send to a test number.
+func randomID() string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])

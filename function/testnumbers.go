@@ -2,8 +2,6 @@ package function
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -83,10 +81,8 @@ func (s *Service) testNumber(phone string, al *accessLog) bool {
 
 // sendTest answers a send to a test number without calling Alibaba.
 func (s *Service) sendTest(ctx context.Context, c caller, req *core.SendRequest, al *accessLog) (any, *apiError) {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
 	id := RequestID(ctx)
-	m := core.SendModel{BizId: testBizIDPrefix + hex.EncodeToString(b[:]), OutId: req.OutId, RequestID: id}
+	m := core.SendModel{BizId: testBizIDPrefix + randomID(), OutId: req.OutId, RequestID: id}
 	if c.trusted() && req.ReturnVerifyCode != nil && *req.ReturnVerifyCode {
 		m.VerifyCode = s.testNumbers[req.PhoneNumber]
 	}
@@ -100,14 +96,14 @@ func (s *Service) sendTest(ctx context.Context, c caller, req *core.SendRequest,
 // comparison ignores case unless CaseAuthPolicy is 2, as Alibaba's does.
 func (s *Service) checkTest(ctx context.Context, req *core.CheckRequest, al *accessLog) (any, *apiError) {
 	ans := &CheckAnswer{Code: CodeOK, Message: "OK", RequestID: RequestID(ctx), Success: true,
-		Model: CheckModel{VerifyResult: "UNKNOWN", OutId: req.OutId}}
+		Model: CheckModel{VerifyResult: core.VerifyUnknown, OutId: req.OutId}}
 	code := s.testNumbers[req.PhoneNumber]
 	pass := strings.EqualFold(req.VerifyCode, code)
 	if req.CaseAuthPolicy != nil && *req.CaseAuthPolicy == 2 {
 		pass = req.VerifyCode == code
 	}
 	if pass {
-		ans.Model.VerifyResult = "PASS"
+		ans.Model.VerifyResult = core.VerifyPass
 		if e := s.issueToken(req, ans); e != nil {
 			return nil, e
 		}
