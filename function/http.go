@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"smsverify/api"
 )
 
 // action is one API action (send or check) behind a route.
@@ -83,22 +85,29 @@ func (s *Service) route(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	case "/check":
 		return s.serveAction(ctx, w, r, al, s.check)
 	case "/healthz":
-		return s.serveHealth(w, r, al)
+		return s.serveGet(w, r, al, healthBody, "")
 	case "/openapi.json":
-		return s.serveOpenAPI(w, r, al)
+		return s.serveGet(w, r, al, api.OpenAPI(), documentCache)
 	case "/client-config":
-		return s.serveClientConfig(w, r, al)
+		return s.serveGet(w, r, al, marshal(s.cfg.clientConfig()), "")
 	}
 	return newError(CodeNotFound, "no such path; use POST /send or POST /check")
 }
 
-// serveHealth answers GET /healthz.
-func (s *Service) serveHealth(w http.ResponseWriter, r *http.Request, al *accessLog) *apiError {
+// healthBody is the answer of GET /healthz.
+var healthBody = marshal(map[string]string{"status": "ok"})
+
+// serveGet answers a GET or HEAD of a read-only route with the JSON body;
+// cache, when set, replaces the no-store Cache-Control.
+func (s *Service) serveGet(w http.ResponseWriter, r *http.Request, al *accessLog, body []byte, cache string) *apiError {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return s.methodNotAllowed(w.Header(), "GET, HEAD")
 	}
+	if cache != "" {
+		w.Header().Set("Cache-Control", cache)
+	}
 	al.Code, al.Status = CodeOK, http.StatusOK
-	writeJSON(w, http.StatusOK, marshal(map[string]string{"status": "ok"}))
+	writeJSON(w, http.StatusOK, body)
 	return nil
 }
 

@@ -1,11 +1,5 @@
 package function
 
-import (
-	"net/http"
-
-	"smsverify/api"
-)
-
 // ClientConfig is the answer of GET /client-config: the public settings a
 // web page needs to drive the API. It never holds a secret.
 type ClientConfig struct {
@@ -54,24 +48,3 @@ func (c *Config) clientConfig() ClientConfig {
 // documentCache lets browsers and proxies keep the OpenAPI document a
 // while; every other answer is no-store.
 const documentCache = "public, max-age=300"
-
-// serveOpenAPI answers GET /openapi.json with the embedded document.
-func (s *Service) serveOpenAPI(w http.ResponseWriter, r *http.Request, al *accessLog) *apiError {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		return s.methodNotAllowed(w.Header(), "GET, HEAD")
-	}
-	w.Header().Set("Cache-Control", documentCache)
-	al.Code, al.Status = CodeOK, http.StatusOK
-	writeJSON(w, http.StatusOK, api.OpenAPI())
-	return nil
-}
-
-// serveClientConfig answers GET /client-config.
-func (s *Service) serveClientConfig(w http.ResponseWriter, r *http.Request, al *accessLog) *apiError {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		return s.methodNotAllowed(w.Header(), "GET, HEAD")
-	}
-	al.Code, al.Status = CodeOK, http.StatusOK
-	writeJSON(w, http.StatusOK, marshal(s.cfg.clientConfig()))
-	return nil
-}
