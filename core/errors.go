@@ -62,7 +62,7 @@ type Error struct {
 	StatusCode         int           // HTTP status of Alibaba's answer; 0 when there was none
 	Code               string        // Alibaba's Code, or a Code* constant
 	Message            string        // Alibaba's Message, or a local description
-	RequestID          string        // Alibaba's RequestID, if any
+	RequestID          string        // Alibaba's RequestId, if any
 	HostID             string        // gateway errors only
 	Recommend          string        // gateway errors only: Alibaba's diagnosis link
 	AccessDeniedDetail string        // a string, or the JSON of an object
@@ -86,7 +86,7 @@ func (e *Error) Error() string {
 		b.WriteString(e.Message)
 	}
 	if e.RequestID != "" {
-		b.WriteString(" [RequestID ")
+		b.WriteString(" [RequestId ")
 		b.WriteString(e.RequestID)
 		b.WriteString("]")
 	}

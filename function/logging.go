@@ -47,7 +47,7 @@ type accessLog struct {
 	ClientIP   string
 	Code       string // the outcome: OK, a local code or Alibaba's
 	Status     int
-	UpstreamID string // Alibaba's RequestID
+	UpstreamID string // Alibaba's RequestId
 	BizID      string
 	Result     string // VerifyResult for checks
 	Captcha    string // the captcha outcome code (T001, success, F001, timeout, …), never the token

@@ -101,7 +101,7 @@ func newUUID() string {
 	return string(s[:])
 }
 
-// newRequestID returns a RequestID like Alibaba's: an upper-case UUID.
+// newRequestID returns a RequestId like Alibaba's: an upper-case UUID.
 func newRequestID() string { return strings.ToUpper(newUUID()) }
 
 // writeJSON writes v with status and the headers every answer carries.
