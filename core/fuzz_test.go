@@ -1,7 +1,9 @@
 package core
 
 import (
+	"encoding/json"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -89,4 +91,74 @@ func FuzzParseResponse(f *testing.F) {
 			t.Fatalf("send success with Code %q", snd.Code)
 		}
 	})
+}
+
+// FuzzAnswerDecode: whenever decodePlain accepts a body, it fills an answer
+// exactly as json.Unmarshal does, for every Model the client decodes.
+func FuzzAnswerDecode(f *testing.F) {
+	for _, body := range plainAnswers {
+		f.Add(body)
+	}
+	f.Add(`{"Code":"OK","code":"x"}`)
+	f.Add(`{"Code":null,"Success":null,"Model":null,"Message":"a\u00e9"}`)
+	f.Add(`{"Model":{"OutId":"o"},"Model":{"BizId":"b"},"Success":false,"Success":true}`)
+	f.Add("{\"Code\":\"\xff\"}")
+	f.Add(`{"Code":"OK","AccessDeniedDetail":{"a":1}}`)
+	f.Add(` [] `)
+	f.Fuzz(func(t *testing.T, body string) {
+		sameAsJSON[SendModel](t, body)
+		sameAsJSON[CheckModel](t, body)
+		sameAsJSON[struct{}](t, body)
+	})
+}
+
+func sameAsJSON[M any](t *testing.T, body string) {
+	t.Helper()
+	var plain, std answer[M]
+	if !plain.decodePlain([]byte(body)) {
+		return
+	}
+	if err := json.Unmarshal([]byte(body), &std); err != nil {
+		t.Fatalf("decodePlain accepted %q, which json.Unmarshal refuses: %v", body, err)
+	}
+	if !reflect.DeepEqual(plain, std) {
+		t.Fatalf("%q: decodePlain gives %+v, json.Unmarshal %+v", body, plain, std)
+	}
+}
+
+// plainAnswers are answers as Alibaba writes them: Send's documented
+// example (its Chinese page), a business error, Check's answer.
+var plainAnswers = []string{
+	`{
+  "AccessDeniedDetail": "无",
+  "Message": "成功 ",
+  "RequestId": "CC3BB6D2-2FDF-4321-9DCE-B38165CE4C47",
+  "Model": {
+    "VerifyCode": "4232",
+    "RequestId": "a3671ccf-0102-4c8e-8797-a3678e091d09",
+    "OutId": "1231231313",
+    "BizId": "112231421412414124123^4"
+  },
+  "Code": "OK",
+  "Success": true
+}`,
+	`{"Code":"FREQUENCY_FAIL","Message":"check frequency failed","RequestId":"R","Success":false}`,
+	`{"Code":"OK","Message":"成功","RequestId":"R","Success":true,"Model":{"VerifyResult":"PASS","OutId":""}}`,
+	`{"RequestId":"R","HostId":"dypnsapi.aliyuncs.com","Code":"SignatureDoesNotMatch","Message":"m","Recommend":"https://api.aliyun.com/troubleshoot?q=SignatureDoesNotMatch"}`,
+}
+
+// TestPlainAnswersSkipReflection: Alibaba's answers take decodePlain, so
+// the fast path is the one every call runs.
+func TestPlainAnswersSkipReflection(t *testing.T) {
+	for _, body := range plainAnswers {
+		var a answer[SendModel]
+		var c answer[CheckModel]
+		if !a.decodePlain([]byte(body)) && !c.decodePlain([]byte(body)) {
+			t.Errorf("not plain: %s", body)
+		}
+	}
+	var a answer[SendModel]
+	if !a.decodePlain([]byte(plainAnswers[0])) || a.Model.BizId != "112231421412414124123^4" || a.AccessDeniedDetail != "无" || a.Success == nil || !*a.Success {
+		t.Errorf("documented answer decoded as %+v", a)
+	}
 }

@@ -2,6 +2,7 @@ package core
 
 import (
 	"encoding/json"
+	"iter"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -132,27 +133,40 @@ func checkTemplateParam(s string) error {
 // name in s, "" if there is none; isObject is false when s is not an
 // object. s must be valid JSON (json.Valid).
 func lastMember(s, name string) (value string, isObject bool) {
-	i := skipSpace(s, 0)
-	if s[i] != '{' {
+	if s[skipSpace(s, 0)] != '{' {
 		return "", false
 	}
-	i++
-	for {
-		i = skipSpace(s, i)
-		switch s[i] {
-		case '}':
-			return value, true
-		case ',':
-			i = skipSpace(s, i+1)
-		}
-		k := endOfValue(s, i)
-		key := s[i:k]
-		i = skipSpace(s, skipSpace(s, k)+1) // past the colon
-		v := endOfValue(s, i)
+	for key, v := range members(s) {
 		if keyIs(key, name) {
-			value = s[i:v]
+			value = v
 		}
-		i = v
+	}
+	return value, true
+}
+
+// members yields the key (still quoted) and the value text of each member
+// of the JSON object s, in order. s must be valid JSON (json.Valid) and an
+// object.
+func members(s string) iter.Seq2[string, string] {
+	return func(yield func(key, value string) bool) {
+		i := skipSpace(s, 0) + 1 // past the '{'
+		for {
+			i = skipSpace(s, i)
+			switch s[i] {
+			case '}':
+				return
+			case ',':
+				i = skipSpace(s, i+1)
+			}
+			k := endOfValue(s, i)
+			key := s[i:k]
+			i = skipSpace(s, skipSpace(s, k)+1) // past the colon
+			v := endOfValue(s, i)
+			if !yield(key, s[i:v]) {
+				return
+			}
+			i = v
+		}
 	}
 }
 
