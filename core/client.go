@@ -354,14 +354,20 @@ func (c *Client) do(ctx context.Context, version, action string, p payload, cred
 	}
 	sig, names := Sign(SignInput{Method: http.MethodPost, Path: "/", Query: p.query, Headers: signed, BodySHA256: p.bodySHA256},
 		creds.AccessKeySecret)
-	h := req.Header
+	// Every value is a one-element slice of one array, capped so that
+	// nothing appending to one header can overwrite the next.
+	vals := make([]string, 0, len(signed)+1)
+	set := func(name, value string) {
+		vals = append(vals, value)
+		req.Header[name] = vals[len(vals)-1 : len(vals) : len(vals)]
+	}
 	for _, x := range signed {
 		if x.Name != "host" { // net/http sends Host from the URL
-			h[canonicalName(x.Name)] = []string{x.Value}
+			set(canonicalName(x.Name), x.Value)
 		}
 	}
-	h["Authorization"] = []string{authorizationHeader(creds.AccessKeyID, names, sig)}
-	h["Accept"] = []string{"application/json"}
+	set("Authorization", authorizationHeader(creds.AccessKeyID, names, sig))
+	set("Accept", "application/json")
 	resp, err := c.rt.RoundTrip(req)
 	if err != nil {
 		return 0, nil, err
