@@ -3,6 +3,7 @@ package function
 import (
 	"context"
 	"log/slog"
+	"time"
 )
 
 // MaskedPhone logs a phone number as 138****0000: enough to correlate a
@@ -64,6 +65,13 @@ func (s *Service) logAccess(ctx context.Context, a *accessLog, ms float64) {
 	case a.Status >= 400:
 		level = slog.LevelWarn
 	}
+	// The handler directly, with no caller PC: Logger.LogAttrs would walk
+	// the stack (runtime.Callers) on every request for a source location
+	// that is always this function.
+	h := s.log.Handler()
+	if !h.Enabled(ctx, level) {
+		return
+	}
 	// Room for every attribute below, so that appending never reallocates.
 	var buf [15]slog.Attr
 	attrs := append(buf[:0],
@@ -97,5 +105,7 @@ func (s *Service) logAccess(ctx context.Context, a *accessLog, ms float64) {
 	if a.Err != nil {
 		attrs = append(attrs, slog.String("error", a.Err.Error()))
 	}
-	s.log.LogAttrs(ctx, level, "access", attrs...)
+	r := slog.NewRecord(time.Now(), level, "access", 0)
+	r.AddAttrs(attrs...)
+	_ = h.Handle(ctx, r)
 }
