@@ -228,7 +228,8 @@ func parallel(tb testing.TB, n int, f sender) {
 // this process, 200 goroutines over keep-alive; each request is a new phone
 // number. The function's upstream is the canned server over plain HTTP or
 // over TLS (self-signed certificate, trusted through SSL_CERT_FILE).
-// cpu-ns/op is the function process's CPU time per request.
+// cpu-ns/op is the function process's CPU time per request; srv-B/op and
+// srv-allocs/op are its heap allocations per request.
 func BenchmarkFunction(b *testing.B) {
 	up := upstream(b)
 	driver := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2 * concurrency, MaxIdleConns: 2 * concurrency}}
@@ -260,6 +261,8 @@ func BenchmarkFunction(b *testing.B) {
 				b.ReportMetric(float64(after.CPUNanos-before.CPUNanos)/float64(b.N), "cpu-ns/op")
 				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "calls/s")
 				b.ReportMetric(float64(upAfter.Conns-upBefore.Conns)*1000/float64(b.N), "conns/1000")
+				b.ReportMetric(float64(after.HeapBytes-before.HeapBytes)/float64(b.N), "srv-B/op")
+				b.ReportMetric(float64(after.HeapAllocs-before.HeapAllocs)/float64(b.N), "srv-allocs/op")
 			})
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/metrics"
 	"runtime/pprof"
 	"strings"
 	"sync"
@@ -42,8 +43,17 @@ const (
 const statsPath = "/_stats"
 
 type stats struct {
-	CPUNanos int64 `json:"cpu_ns"` // user+system CPU time of the process
-	Conns    int64 `json:"conns"`  // connections accepted so far
+	CPUNanos   int64  `json:"cpu_ns"`      // user+system CPU time of the process
+	Conns      int64  `json:"conns"`       // connections accepted so far
+	HeapBytes  uint64 `json:"heap_bytes"`  // bytes allocated on the heap so far
+	HeapAllocs uint64 `json:"heap_allocs"` // heap objects allocated so far
+}
+
+// heapAllocs reads the process's cumulative heap allocation counters.
+func heapAllocs() (bytes, objects uint64) {
+	s := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}, {Name: "/gc/heap/allocs:objects"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64(), s[1].Value.Uint64()
 }
 
 func cpuNanos() int64 {
@@ -114,7 +124,8 @@ func serveRole(role string) error {
 	var conns atomic.Int64
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+statsPath, func(w http.ResponseWriter, r *http.Request) {
-		json.NewEncoder(w).Encode(stats{CPUNanos: cpuNanos(), Conns: conns.Load()})
+		b, n := heapAllocs()
+		json.NewEncoder(w).Encode(stats{CPUNanos: cpuNanos(), Conns: conns.Load(), HeapBytes: b, HeapAllocs: n})
 	})
 	mux.Handle("/", h)
 	newServer := func() *http.Server {

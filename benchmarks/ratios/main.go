@@ -92,6 +92,8 @@ var rows = []row{
 	functionRow("Function, TLS upstream: requests/s", "calls/s", "tls"),
 	functionRow("Function, TLS upstream: CPU per request", "cpu-ns/op", "tls"),
 	functionRow("Function, TLS upstream: new upstream connections per 1,000", "conns/1000", "tls"),
+	functionRow("Function, TLS upstream: heap allocated per request", "srv-B/op", "tls"),
+	functionRow("Function, TLS upstream: heap allocations per request", "srv-allocs/op", "tls"),
 }
 
 func format(v float64, unit string) string {
@@ -102,6 +104,10 @@ func format(v float64, unit string) string {
 		return fmt.Sprintf("%.0f/s", v)
 	case "conns/1000":
 		return fmt.Sprintf("%.1f", v)
+	case "srv-B/op":
+		return fmt.Sprintf("%.1f KB", v/1000)
+	case "srv-allocs/op":
+		return fmt.Sprintf("%.0f", v)
 	default:
 		return strconv.FormatFloat(v, 'f', -1, 64)
 	}

@@ -16,11 +16,11 @@ BenchmarkSend200/core-2         	    1000	    218177 ns/op	      4000 calls/s	  
 BenchmarkSend200/v3sdk-2        	    1000	    660952 ns/op	      1000 calls/s	       746.0 conns/1000	    328281 cpu-ns/op	   40426 B/op	     494 allocs/op
 BenchmarkSend200/v1sdk-2        	    1000	    493882 ns/op	      2000 calls/s	       797.0 conns/1000	    330758 cpu-ns/op	   42669 B/op	     336 allocs/op
 BenchmarkFunction/smsverify/http-2         	    1000	    418221 ns/op	      2391 calls/s	        37.00 conns/1000	    120000 cpu-ns/op
-BenchmarkFunction/smsverify/tls-2          	    1000	    423530 ns/op	      2361 calls/s	         0 conns/1000	    181093 cpu-ns/op
+BenchmarkFunction/smsverify/tls-2          	    1000	    423530 ns/op	      2361 calls/s	         0 conns/1000	    181093 cpu-ns/op	     13600 srv-B/op	       147.5 srv-allocs/op
 BenchmarkFunction/v3sdk/http-2             	    1000	    706814 ns/op	      1415 calls/s	       915.0 conns/1000	    464913 cpu-ns/op
-BenchmarkFunction/v3sdk/tls-2              	    1000	   1860598 ns/op	       537.5 calls/s	       803.0 conns/1000	    942766 cpu-ns/op
+BenchmarkFunction/v3sdk/tls-2              	    1000	   1860598 ns/op	       537.5 calls/s	       803.0 conns/1000	    942766 cpu-ns/op	     97600 srv-B/op	       846.0 srv-allocs/op
 BenchmarkFunction/floor/http-2             	    1000	    268774 ns/op	      3721 calls/s	       176.0 conns/1000	    100000 cpu-ns/op
-BenchmarkFunction/floor/tls-2              	    1000	    240790 ns/op	      4153 calls/s	         0 conns/1000	    181093 cpu-ns/op
+BenchmarkFunction/floor/tls-2              	    1000	    240790 ns/op	      4153 calls/s	         0 conns/1000	    181093 cpu-ns/op	     14700 srv-B/op	       151.0 srv-allocs/op
 PASS
 `
 
@@ -50,6 +50,8 @@ func TestTable(t *testing.T) {
 		"| Function, plain HTTP upstream: CPU per request | 120.0 µs | 464.9 µs | 0.26× | floor: 100.0 µs | 1.20× |",
 		"| Function, plain HTTP upstream: new upstream connections per 1,000 | 37.0 | 915.0 | 0.04× | floor: 176.0 | 0.21× |",
 		"| Function, TLS upstream: requests/s | 2361/s | 538/s | 4.39× | floor: 4153/s | 0.57× |",
+		"| Function, TLS upstream: heap allocated per request | 13.6 KB | 97.6 KB | 0.14× | floor: 14.7 KB | 0.93× |",
+		"| Function, TLS upstream: heap allocations per request | 148 | 846 | 0.17× | floor: 151 | 0.98× |",
 		"- Target, plain HTTP upstream: function CPU per request ≤ 1.1× the floor's: 1.20×, NOT met.",
 		"- Target, TLS upstream: function CPU per request ≤ 1.1× the floor's: 1.00×, met.",
 	)
