@@ -2,10 +2,10 @@ package core
 
 import (
 	"encoding/json"
-	"iter"
 	"strconv"
-	"strings"
 	"unicode/utf8"
+
+	"smsverify/internal/jsonobj"
 )
 
 // maxInt is the largest integer the API accepts (2^53-1): its JSON numbers
@@ -133,94 +133,15 @@ func checkTemplateParam(s string) error {
 // name in s, "" if there is none; isObject is false when s is not an
 // object. s must be valid JSON (json.Valid).
 func lastMember(s, name string) (value string, isObject bool) {
-	if s[skipSpace(s, 0)] != '{' {
+	if !jsonobj.IsObject(s) {
 		return "", false
 	}
-	for key, v := range members(s) {
-		if keyIs(key, name) {
+	for key, v := range jsonobj.Members(s) {
+		if jsonobj.Key(key) == name {
 			value = v
 		}
 	}
 	return value, true
-}
-
-// members yields the key (still quoted) and the value text of each member
-// of the JSON object s, in order. s must be valid JSON (json.Valid) and an
-// object.
-func members(s string) iter.Seq2[string, string] {
-	return func(yield func(key, value string) bool) {
-		i := skipSpace(s, 0) + 1 // past the '{'
-		for {
-			i = skipSpace(s, i)
-			switch s[i] {
-			case '}':
-				return
-			case ',':
-				i = skipSpace(s, i+1)
-			}
-			k := endOfValue(s, i)
-			key := s[i:k]
-			i = skipSpace(s, skipSpace(s, k)+1) // past the colon
-			v := endOfValue(s, i)
-			if !yield(key, s[i:v]) {
-				return
-			}
-			i = v
-		}
-	}
-}
-
-// keyIs reports whether the JSON string key decodes to name.
-func keyIs(key, name string) bool {
-	if strings.IndexByte(key, '\\') < 0 {
-		return key[1:len(key)-1] == name
-	}
-	var k string
-	return json.Unmarshal([]byte(key), &k) == nil && k == name
-}
-
-// skipSpace returns the index of the first byte at or after i in s that is
-// not JSON white space.
-func skipSpace(s string, i int) int {
-	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// endOfValue returns the index just past the JSON value starting at i in
-// the valid JSON text s.
-func endOfValue(s string, i int) int {
-	depth := 0
-	for ; i < len(s); i++ {
-		switch s[i] {
-		case '"':
-			for i++; s[i] != '"'; i++ {
-				if s[i] == '\\' {
-					i++
-				}
-			}
-		case '{', '[':
-			depth++
-			continue
-		case '}', ']':
-			if depth == 0 {
-				return i
-			}
-			depth--
-		case ',', ':', ' ', '\t', '\n', '\r':
-			if depth == 0 {
-				return i
-			}
-			continue
-		default:
-			continue
-		}
-		if depth == 0 {
-			return i + 1
-		}
-	}
-	return i
 }
 
 // Validate checks every documented constraint and returns a *ParamError

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"smsverify/internal/jsonobj"
 )
 
 // SendResponse is the answer to a successful SendSmsVerifyCode.
@@ -116,10 +118,10 @@ func (a *answer[M]) decodePlain(body []byte) bool {
 		return false
 	}
 	s := string(body)
-	if s[skipSpace(s, 0)] != '{' {
+	if !jsonobj.IsObject(s) {
 		return false
 	}
-	for key, v := range members(s) {
+	for key, v := range jsonobj.Members(s) {
 		if !a.set(key, v) {
 			return false
 		}
@@ -163,7 +165,7 @@ func (a *answer[M]) set(key, v string) bool {
 		if v == "null" {
 			return true // json.Unmarshal leaves a struct as it is
 		}
-		for k, mv := range members(v) {
+		for k, mv := range jsonobj.Members(v) {
 			if dst := m.field(k); dst == nil || !setPlain(dst, mv) {
 				return false
 			}
@@ -175,18 +177,17 @@ func (a *answer[M]) set(key, v string) bool {
 	return setPlain(dst, v)
 }
 
-// setPlain sets *dst to the JSON string v if it has no escapes and is valid
-// UTF-8 (json.Unmarshal would replace bad bytes); null leaves *dst as it is,
-// as json.Unmarshal does.
+// setPlain sets *dst to the JSON string v if jsonobj.PlainString reads
+// it; null leaves *dst as it is, as json.Unmarshal does.
 func setPlain(dst *string, v string) bool {
-	switch {
-	case v == "null":
-		return true
-	case len(v) >= 2 && v[0] == '"' && strings.IndexByte(v, '\\') < 0 && utf8.ValidString(v):
-		*dst = v[1 : len(v)-1]
+	if v == "null" {
 		return true
 	}
-	return false
+	s, ok := jsonobj.PlainString(v)
+	if ok {
+		*dst = s
+	}
+	return ok
 }
 
 // model is a Model whose fields are all strings: field returns the one the
