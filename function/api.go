@@ -19,6 +19,7 @@ import (
 	"smsverify/core"
 	"smsverify/function/limit"
 	"smsverify/function/verifytoken"
+	"smsverify/internal/jsonobj"
 )
 
 // Caller kinds.
@@ -103,29 +104,24 @@ type ErrorAnswer struct {
 	RetryAfter int64  `json:"RetryAfter,omitempty"` // seconds, with 429
 }
 
-// decodeParams decodes a JSON object of API parameters into dst. Every key
-// must be one of fields (else INVALID_PARAMETERS: unknown field) and, unless
-// allowed is nil, one of allowed (else FIELD_NOT_ALLOWED). Keys are matched
-// exactly; skip, for events, names the envelope's Action key (the envelope
-// also holds IdempotencyKey).
+// decodeParams decodes a JSON object of API parameters into dst (a
+// *core.SendRequest or *core.CheckRequest). Every key must be one of fields
+// (else INVALID_PARAMETERS: unknown field) and, unless allowed is nil, one
+// of allowed (else FIELD_NOT_ALLOWED). Keys are matched exactly; skip, for
+// events, names the envelope's Action key (the envelope also holds
+// IdempotencyKey). The keys are read in place (jsonobj), and so are the
+// values when they are plain strings, as a browser's body is; anything
+// else goes through json.Unmarshal.
 func decodeParams(body []byte, fields, allowed []string, skip string, dst any) *apiError {
-	var keys map[string]anyValue
-	if err := json.Unmarshal(body, &keys); err != nil || keys == nil {
+	s := string(body)
+	if !json.Valid(body) || !jsonobj.IsObject(s) {
 		return newError(CodeInvalidJSON, "body must be a JSON object")
 	}
-	names := make([]string, 0, len(keys))
-	for k := range keys {
-		names = append(names, k)
+	if e := checkKeys(s, fields, allowed, skip); e != nil {
+		return e
 	}
-	slices.Sort(names) // name the same field first every time
-	for _, k := range names {
-		switch {
-		case skip != "" && (k == skip || k == fieldIdempotencyKey):
-		case !slices.Contains(fields, k):
-			return newError(CodeInvalidParameters, "unknown field "+quoteField(k))
-		case allowed != nil && !slices.Contains(allowed, k):
-			return newError(CodeFieldNotAllowed, "field "+k+" is set by the server; only trusted callers may set it")
-		}
+	if setPlainParams(s, dst) {
+		return nil
 	}
 	if err := json.Unmarshal(body, dst); err != nil {
 		var te *json.UnmarshalTypeError
@@ -137,11 +133,104 @@ func decodeParams(body []byte, fields, allowed []string, skip string, dst any) *
 	return nil
 }
 
-// anyValue accepts any JSON value and keeps nothing: decodeParams's first
-// pass wants the keys only (Unmarshal still checks the whole text).
-type anyValue struct{}
+// checkKeys applies decodeParams's key rules to the object s. Of several
+// keys that break them it names the first in sorted order, so that a body
+// always gets the same error.
+func checkKeys(s string, fields, allowed []string, skip string) *apiError {
+	var (
+		first string
+		e     *apiError
+	)
+	for quoted := range jsonobj.Members(s) {
+		k := jsonobj.Key(quoted)
+		if e != nil && k >= first {
+			continue
+		}
+		switch {
+		case skip != "" && (k == skip || k == fieldIdempotencyKey):
+		case !slices.Contains(fields, k):
+			first, e = k, newError(CodeInvalidParameters, "unknown field "+quoteField(k))
+		case allowed != nil && !slices.Contains(allowed, k):
+			first, e = k, newError(CodeFieldNotAllowed, "field "+k+" is set by the server; only trusted callers may set it")
+		}
+	}
+	return e
+}
 
-func (*anyValue) UnmarshalJSON([]byte) error { return nil }
+// setPlainParams sets dst's fields from the object s, whose keys passed
+// checkKeys, when every member naming a field is a plain string
+// (jsonobj.PlainString) or null for a string field; members naming no field
+// (the captcha token, an event's envelope) are skipped, as json.Unmarshal
+// skips them. It reports false for anything else (a number, an escaped
+// key), leaving dst for json.Unmarshal to fill, which sets the same fields
+// to the same values and the rest.
+func setPlainParams(s string, dst any) bool {
+	for key, v := range jsonobj.Members(s) {
+		if strings.IndexByte(key, '\\') >= 0 {
+			return false
+		}
+		p, isField := paramField(dst, key)
+		switch {
+		case p != nil && v == "null":
+		case p != nil:
+			str, ok := jsonobj.PlainString(v)
+			if !ok {
+				return false
+			}
+			*p = str
+		case isField:
+			return false
+		}
+	}
+	return true
+}
+
+// paramField returns the string field of dst that the quoted key names
+// exactly; isField is true for dst's fields of other types too.
+// TestParamFieldCoversRequests holds it to the structs' JSON tags.
+func paramField(dst any, key string) (p *string, isField bool) {
+	switch r := dst.(type) {
+	case *core.SendRequest:
+		switch key {
+		case `"PhoneNumber"`:
+			return &r.PhoneNumber, true
+		case `"CountryCode"`:
+			return &r.CountryCode, true
+		case `"SignName"`:
+			return &r.SignName, true
+		case `"TemplateCode"`:
+			return &r.TemplateCode, true
+		case `"TemplateParam"`:
+			return &r.TemplateParam, true
+		case `"SchemeName"`:
+			return &r.SchemeName, true
+		case `"SmsUpExtendCode"`:
+			return &r.SmsUpExtendCode, true
+		case `"OutId"`:
+			return &r.OutId, true
+		case `"CodeLength"`, `"ValidTime"`, `"DuplicatePolicy"`, `"Interval"`, `"CodeType"`, `"ReturnVerifyCode"`, `"AutoRetry"`:
+			return nil, true
+		}
+	case *core.CheckRequest:
+		switch key {
+		case `"PhoneNumber"`:
+			return &r.PhoneNumber, true
+		case `"VerifyCode"`:
+			return &r.VerifyCode, true
+		case `"SchemeName"`:
+			return &r.SchemeName, true
+		case `"CountryCode"`:
+			return &r.CountryCode, true
+		case `"OutId"`:
+			return &r.OutId, true
+		case `"CaseAuthPolicy"`:
+			return nil, true
+		}
+	default:
+		return nil, true // not a request type: json.Unmarshal decodes it
+	}
+	return nil, false
+}
 
 // quoteField shows a caller's unknown key, cut short and quoted.
 func quoteField(k string) string {
