@@ -159,14 +159,16 @@ func (a *answer[M]) set(key, v string) bool {
 		return true
 	case `"Model"`:
 		m, ok := any(&a.Model).(model)
-		if !ok || v != "null" && v[0] != '{' {
+		switch {
+		case !ok:
+			return false
+		case v == "null":
+			return true // json.Unmarshal leaves a struct as it is
+		case !jsonobj.IsObject(v):
 			return false
 		}
-		if v == "null" {
-			return true // json.Unmarshal leaves a struct as it is
-		}
 		for k, mv := range jsonobj.Members(v) {
-			if dst := m.field(k); dst == nil || !setPlain(dst, mv) {
+			if dst := m.field(k); dst == nil || !jsonobj.SetString(dst, mv) {
 				return false
 			}
 		}
@@ -174,20 +176,7 @@ func (a *answer[M]) set(key, v string) bool {
 	default:
 		return false
 	}
-	return setPlain(dst, v)
-}
-
-// setPlain sets *dst to the JSON string v if jsonobj.PlainString reads
-// it; null leaves *dst as it is, as json.Unmarshal does.
-func setPlain(dst *string, v string) bool {
-	if v == "null" {
-		return true
-	}
-	s, ok := jsonobj.PlainString(v)
-	if ok {
-		*dst = s
-	}
-	return ok
+	return jsonobj.SetString(dst, v)
 }
 
 // model is a Model whose fields are all strings: field returns the one the

@@ -158,8 +158,8 @@ func checkKeys(s string, fields, allowed []string, skip string) *apiError {
 }
 
 // setPlainParams sets dst's fields from the object s, whose keys passed
-// checkKeys, when every member naming a field is a plain string
-// (jsonobj.PlainString) or null for a string field; members naming no field
+// checkKeys, when every member naming a field is a string field's plain
+// string or null (jsonobj.SetString); members naming no field
 // (the captcha token, an event's envelope) are skipped, as json.Unmarshal
 // skips them. It reports false for anything else (a number, an escaped
 // key), leaving dst for json.Unmarshal to fill, which sets the same fields
@@ -170,15 +170,7 @@ func setPlainParams(s string, dst any) bool {
 			return false
 		}
 		p, isField := paramField(dst, key)
-		switch {
-		case p != nil && v == "null":
-		case p != nil:
-			str, ok := jsonobj.PlainString(v)
-			if !ok {
-				return false
-			}
-			*p = str
-		case isField:
+		if p != nil && !jsonobj.SetString(p, v) || p == nil && isField {
 			return false
 		}
 	}

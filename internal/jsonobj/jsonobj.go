@@ -66,6 +66,21 @@ func PlainString(v string) (s string, ok bool) {
 	return v[1 : len(v)-1], true
 }
 
+// SetString sets *dst as json.Unmarshal would from the JSON value v when v
+// is a plain string (PlainString), and leaves it for null, as
+// json.Unmarshal does. For any other value it reports false and changes
+// nothing.
+func SetString(dst *string, v string) bool {
+	if v == "null" {
+		return true
+	}
+	s, ok := PlainString(v)
+	if ok {
+		*dst = s
+	}
+	return ok
+}
+
 // skipSpace returns the index of the first byte at or after i in s that is
 // not JSON white space.
 func skipSpace(s string, i int) int {
