@@ -123,6 +123,12 @@ func decodeParams(body []byte, fields, allowed []string, skip string, dst any) *
 	if setPlainParams(s, dst) {
 		return nil
 	}
+	return unmarshalParams(body, dst)
+}
+
+// unmarshalParams decodes body into dst with json.Unmarshal, naming the
+// field whose value has the wrong type.
+func unmarshalParams(body []byte, dst any) *apiError {
 	if err := json.Unmarshal(body, dst); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {

@@ -2,7 +2,6 @@ package function
 
 import (
 	"encoding/json"
-	"errors"
 	"reflect"
 	"slices"
 	"strings"
@@ -12,8 +11,8 @@ import (
 )
 
 // decodeParamsByJSON is decodeParams as it was written with encoding/json
-// alone (a map of the keys, then the struct): the reference the in-place
-// reading must match.
+// alone (the keys decoded into a map, then the struct by json.Unmarshal):
+// the reference the in-place reading must match.
 func decodeParamsByJSON(body []byte, fields, allowed []string, skip string, dst any) *apiError {
 	var keys map[string]json.RawMessage
 	if err := json.Unmarshal(body, &keys); err != nil || keys == nil {
@@ -33,14 +32,7 @@ func decodeParamsByJSON(body []byte, fields, allowed []string, skip string, dst 
 			return newError(CodeFieldNotAllowed, "field "+k+" is set by the server; only trusted callers may set it")
 		}
 	}
-	if err := json.Unmarshal(body, dst); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			return newError(CodeInvalidParameters, te.Field+" must be a JSON "+jsonKind(te.Type.String()))
-		}
-		return newError(CodeInvalidJSON, "body must be a JSON object")
-	}
-	return nil
+	return unmarshalParams(body, dst) // json.Unmarshal, as before
 }
 
 // FuzzDecodeParams: decodeParams gives the reference's error and fills the
