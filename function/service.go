@@ -40,7 +40,8 @@ const deadlineMargin = 250 * time.Millisecond
 
 // Options are the dependencies a platform or a test hands to New.
 type Options struct {
-	// Logger receives one access-log line per request; default discards.
+	// Logger receives one access-log line per request (with no source
+	// location: it would always be the same); default discards.
 	Logger *slog.Logger
 	// Credentials sign upstream calls when the Config has no AccessKey,
 	// e.g. Function Compute's per-invocation STS credentials.
