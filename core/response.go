@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"smsverify/internal/jsonobj"
 )
@@ -78,9 +77,6 @@ type accessDeniedDetail string
 
 func (d *accessDeniedDetail) UnmarshalJSON(b []byte) error {
 	switch {
-	case len(b) > 1 && b[0] == '"' && bytes.IndexByte(b, '\\') < 0 && utf8.Valid(b):
-		*d = accessDeniedDetail(b[1 : len(b)-1]) // no escapes: the text is the string
-		return nil
 	case len(b) > 0 && b[0] == '"':
 		var s string
 		err := json.Unmarshal(b, &s)
