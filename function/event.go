@@ -42,7 +42,7 @@ func (s *Service) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 		al.Code, al.Status = CodeOK, 200
 		out = marshal(ans)
 	}
-	s.logAccess(ctx, al, float64(time.Since(start).Microseconds())/1000)
+	s.logAccess(ctx, al, start)
 	if e != nil && e.Transient {
 		return nil, e
 	}

@@ -38,7 +38,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			al.Err = errors.New("panic recovered")
 			s.writeError(w, al, newError(CodeInternal, "internal error"), id)
 		}
-		s.logAccess(ctx, al, float64(time.Since(start).Microseconds())/1000)
+		s.logAccess(ctx, al, start)
 	}()
 	if e := s.route(ctx, w, r, al); e != nil {
 		if e.Status == http.StatusUnauthorized {

@@ -57,7 +57,8 @@ type accessLog struct {
 	Err        error  // the cause behind a failure (never carries a secret or code)
 }
 
-func (s *Service) logAccess(ctx context.Context, a *accessLog, ms float64) {
+// logAccess logs a's line for a request that began at start.
+func (s *Service) logAccess(ctx context.Context, a *accessLog, start time.Time) {
 	level := slog.LevelInfo
 	switch {
 	case a.Status >= 500:
@@ -72,6 +73,8 @@ func (s *Service) logAccess(ctx context.Context, a *accessLog, ms float64) {
 	if !h.Enabled(ctx, level) {
 		return
 	}
+	now := time.Now() // the line's time, and the end of its latency
+	ms := float64(now.Sub(start).Microseconds()) / 1000
 	// Room for every attribute below, so that appending never reallocates.
 	var buf [15]slog.Attr
 	attrs := append(buf[:0],
@@ -105,7 +108,7 @@ func (s *Service) logAccess(ctx context.Context, a *accessLog, ms float64) {
 	if a.Err != nil {
 		attrs = append(attrs, slog.String("error", a.Err.Error()))
 	}
-	r := slog.NewRecord(time.Now(), level, "access", 0)
+	r := slog.NewRecord(now, level, "access", 0)
 	r.AddAttrs(attrs...)
 	_ = h.Handle(ctx, r)
 }
