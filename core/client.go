@@ -15,6 +15,8 @@ import (
 	"reflect"
 	"strings"
 	"time"
+
+	"smsverify/internal/endpoint"
 )
 
 // API identity.
@@ -78,10 +80,7 @@ func NewClient(o Options) (*Client, error) {
 	if err != nil || u.Host == "" || u.RawQuery != "" || (u.Path != "" && u.Path != "/") || u.User != nil {
 		return nil, fmt.Errorf("core: endpoint %q must be scheme://host[:port]", ep)
 	}
-	switch {
-	case u.Scheme == "https":
-	case u.Scheme == "http" && isLoopback(u.Hostname()):
-	default:
+	if !endpoint.Allowed(u) {
 		return nil, fmt.Errorf("core: endpoint %q must use https (http only for loopback)", ep)
 	}
 	c := &Client{
@@ -112,14 +111,6 @@ func NewClient(o Options) (*Client, error) {
 		c.nonce = randomNonce
 	}
 	return c, nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // NewHTTPClient returns an *http.Client tuned for many concurrent calls to

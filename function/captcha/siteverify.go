@@ -6,13 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"smsverify/internal/endpoint"
 )
 
 // DefaultTimeout bounds one verification unless the options say otherwise.
@@ -95,21 +96,10 @@ func CheckURL(raw string) error {
 	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 		return fmt.Errorf("endpoint %q must be an absolute URL without credentials or query", raw)
 	}
-	switch {
-	case u.Scheme == "https":
-	case u.Scheme == "http" && isLoopback(u.Hostname()):
-	default:
+	if !endpoint.Allowed(u) {
 		return fmt.Errorf("endpoint %q must use https (http only for loopback)", raw)
 	}
 	return nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // siteverifyAnswer is the siteverify answer of both providers.
