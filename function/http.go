@@ -89,7 +89,7 @@ func (s *Service) route(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	case "/openapi.json":
 		return s.serveGet(w, r, al, api.OpenAPI(), documentCache)
 	case "/client-config":
-		return s.serveGet(w, r, al, marshal(s.cfg.clientConfig()), "")
+		return s.serveGet(w, r, al, s.clientConfig, "")
 	}
 	return newError(CodeNotFound, "no such path; use POST /send or POST /check")
 }

@@ -75,7 +75,8 @@ type Service struct {
 	origins map[string]bool
 	now     func() time.Time
 
-	testNumbers map[string]string // SMS_TEST_NUMBERS: number → fixed code
+	testNumbers  map[string]string // SMS_TEST_NUMBERS: number → fixed code
+	clientConfig []byte            // the GET /client-config answer, fixed by the Config
 }
 
 // New validates cfg and builds the Service. Close releases its store.
@@ -113,6 +114,7 @@ func New(cfg Config, o Options) (*Service, error) {
 	for _, origin := range cfg.CORSAllowedOrigins {
 		s.origins[origin] = true
 	}
+	s.clientConfig = marshal(cfg.clientConfig())
 	s.testNumbers, _ = parseTestNumbers(cfg.TestNumbers) // validated above
 	s.logTestNumbers()
 	if cfg.VerifyTokenSecret != "" {
