@@ -504,6 +504,12 @@ func intervalOf(req *core.SendRequest) int64 {
 	return int64(core.DefaultInterval / time.Second)
 }
 
+// returnsCode reports whether a send's answer may carry the code: only
+// when a trusted caller asked for it with ReturnVerifyCode.
+func returnsCode(c caller, req *core.SendRequest) bool {
+	return c.trusted() && req.ReturnVerifyCode != nil && *req.ReturnVerifyCode
+}
+
 // alibabaValidTime is the validity Alibaba gives a code when the request
 // sets no ValidTime, in seconds.
 const alibabaValidTime = 300
@@ -531,7 +537,7 @@ func (s *Service) sendUpstream(ctx context.Context, c caller, req *core.SendRequ
 	al.UpstreamID, al.BizID = res.RequestID, res.Model.BizId
 	ans := &SendAnswer{Code: res.Code, Message: res.Message, RequestID: res.RequestID, Success: true,
 		Model: res.Model, ResendAfter: intervalOf(req), ExpiresIn: validTimeOf(req)}
-	if !c.trusted() || req.ReturnVerifyCode == nil || !*req.ReturnVerifyCode {
+	if !returnsCode(c, req) {
 		ans.Model.VerifyCode = ""
 	}
 	return ans, nil

@@ -83,7 +83,7 @@ func (s *Service) testNumber(phone string, al *accessLog) bool {
 func (s *Service) sendTest(ctx context.Context, c caller, req *core.SendRequest, al *accessLog) (any, *apiError) {
 	id := RequestID(ctx)
 	m := core.SendModel{BizId: testBizIDPrefix + randomID(), OutId: req.OutId, RequestID: id}
-	if c.trusted() && req.ReturnVerifyCode != nil && *req.ReturnVerifyCode {
+	if returnsCode(c, req) {
 		m.VerifyCode = s.testNumbers[req.PhoneNumber]
 	}
 	al.BizID = m.BizId
