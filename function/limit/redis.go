@@ -251,11 +251,12 @@ func newRedis(cfg redisConfig, prefix string) *Redis {
 	if cfg.password != "" {
 		opts = append(opts, redis.DialUsername(cfg.user), redis.DialPassword(cfg.password))
 	}
-	netDial := (&net.Dialer{Timeout: cfg.dialTimeout, KeepAlive: 5 * time.Minute}).DialContext
+	nd := &net.Dialer{Timeout: cfg.dialTimeout, KeepAlive: 5 * time.Minute}
+	netDial := nd.DialContext
 	if cfg.tls {
 		// tls.Dialer bounds the handshake by ctx and the dial timeout.
 		netDial = (&tls.Dialer{
-			NetDialer: &net.Dialer{Timeout: cfg.dialTimeout, KeepAlive: 5 * time.Minute},
+			NetDialer: nd,
 			Config:    &tls.Config{ServerName: cfg.host, RootCAs: cfg.rootCAs, MinVersion: tls.VersionTLS12},
 		}).DialContext
 	}
