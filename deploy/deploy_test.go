@@ -474,7 +474,7 @@ func checkMakeBuild(f deployFiles) []string {
 // isSecret reports whether a variable holds a secret.
 func isSecret(name string) bool {
 	return strings.Contains(name, "SECRET") || strings.Contains(name, "ACCESS_KEY") ||
-		strings.Contains(name, "SECURITY_TOKEN") || name == "API_KEYS" || name == "REDIS_URL" ||
+		strings.Contains(name, "SECURITY_TOKEN") || strings.Contains(name, "PRIVATE_KEY") || name == "API_KEYS" || name == "REDIS_URL" ||
 		name == "SMS_TEST_NUMBERS" // its fixed codes pass checks
 }
 
@@ -486,7 +486,7 @@ func checkSecretValues(f deployFiles) []string {
 			secrets = append(secrets, name)
 		}
 	}
-	for _, want := range []string{"ALIBABA_CLOUD_ACCESS_KEY_SECRET", "API_KEYS", "REDIS_URL", "VERIFY_TOKEN_SECRET", "CAPTCHA_SECRET", "SMS_TEST_NUMBERS", "LIMIT_KEY_SECRET"} {
+	for _, want := range []string{"ALIBABA_CLOUD_ACCESS_KEY_SECRET", "API_KEYS", "REDIS_URL", "VERIFY_TOKEN_SECRET", "VERIFY_TOKEN_PRIVATE_KEY", "CAPTCHA_SECRET", "SMS_TEST_NUMBERS", "LIMIT_KEY_SECRET"} {
 		if !slices.Contains(secrets, want) {
 			p = append(p, fmt.Sprintf("isSecret misses %s (or function.Config dropped it)", want))
 		}

@@ -52,6 +52,15 @@ var imports = map[string]string{
 	"limit":       "smsverify/function/limit",
 	"verifytoken": "smsverify/function/verifytoken",
 	"jwt":         "github.com/golang-jwt/jwt/v5",
+	"jose":        "github.com/go-jose/go-jose/v4",
+	"josejwt":     "github.com/go-jose/go-jose/v4/jwt",
+}
+
+// importAlias names the imports whose package name is not what snippets
+// call them.
+var importAlias = map[string]string{
+	"github.com/go-jose/go-jose/v4":     "jose",
+	"github.com/go-jose/go-jose/v4/jwt": "josejwt",
 }
 
 // extract returns the ```go blocks of a Markdown file.
@@ -135,6 +144,10 @@ func program(s snippet) ([]byte, error) {
 	var b strings.Builder
 	b.WriteString("package snippet\n\n")
 	for _, p := range paths {
+		if alias := importAlias[p]; alias != "" {
+			fmt.Fprintf(&b, "import %s %q\n", alias, p)
+			continue
+		}
 		fmt.Fprintf(&b, "import %q\n", p)
 	}
 	b.WriteString(src)

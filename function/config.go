@@ -63,6 +63,13 @@ type Config struct {
 
 	VerifyTokenSecret string        `envconfig:"VERIFY_TOKEN_SECRET"`
 	VerifyTokenTTL    time.Duration `envconfig:"VERIFY_TOKEN_TTL" default:"5m"`
+	// VerifyTokenPrivateKey (PEM PKCS#8, EC P-256 or Ed25519) signs tokens
+	// ES256 or EdDSA instead of HS256; VerifyTokenPublicKeys are older
+	// public keys still published at /.well-known/jwks.json.
+	VerifyTokenPrivateKey string `envconfig:"VERIFY_TOKEN_PRIVATE_KEY"`
+	VerifyTokenPublicKeys string `envconfig:"VERIFY_TOKEN_PUBLIC_KEYS"`
+	VerifyTokenAudience   string `envconfig:"VERIFY_TOKEN_AUDIENCE"`
+	VerifyTokenIssuer     string `envconfig:"VERIFY_TOKEN_ISSUER" default:"smsverify"`
 
 	// Captcha before public sends (and checks, per CAPTCHA_ACTIONS).
 	// Provider, Actions, SiteKey, SceneID and Prefix are public: clients
@@ -281,9 +288,65 @@ func (c *Config) validateTokens(p *problems) {
 	if c.VerifyTokenSecret != "" && len(c.VerifyTokenSecret) < verifytoken.MinSecretLen {
 		p.add("VERIFY_TOKEN_SECRET", "must be at least %d bytes", verifytoken.MinSecretLen)
 	}
+	if c.VerifyTokenSecret != "" && c.VerifyTokenPrivateKey != "" {
+		p.add("VERIFY_TOKEN_SECRET/VERIFY_TOKEN_PRIVATE_KEY", "set one of them: a token is signed either HS256 with the secret or with the private key")
+	}
+	if c.VerifyTokenPrivateKey != "" {
+		if _, err := verifytoken.ParsePrivateKey(c.VerifyTokenPrivateKey); err != nil {
+			p.add("VERIFY_TOKEN_PRIVATE_KEY", "must be a PEM PKCS#8 EC P-256 or Ed25519 private key (%v)", err)
+		}
+	}
+	if c.VerifyTokenPublicKeys != "" {
+		if c.VerifyTokenPrivateKey == "" {
+			p.add("VERIFY_TOKEN_PUBLIC_KEYS", "needs VERIFY_TOKEN_PRIVATE_KEY: older keys are published beside the current one")
+		} else if _, err := verifytoken.ParsePublicKeys(c.VerifyTokenPublicKeys); err != nil {
+			p.add("VERIFY_TOKEN_PUBLIC_KEYS", "must be PEM public keys, EC P-256 or Ed25519 (%v)", err)
+		}
+	}
+	for _, v := range []struct{ name, val string }{{"VERIFY_TOKEN_ISSUER", c.VerifyTokenIssuer}, {"VERIFY_TOKEN_AUDIENCE", c.VerifyTokenAudience}} {
+		if len(v.val) > maxClaimLen || strings.ContainsFunc(v.val, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+			p.add(v.name, "must be at most %d characters without control characters", maxClaimLen)
+		}
+	}
+	if c.VerifyTokenIssuer == "" {
+		p.add("VERIFY_TOKEN_ISSUER", "must not be empty (default smsverify)")
+	}
 	if c.VerifyTokenTTL < time.Second {
 		p.add("VERIFY_TOKEN_TTL", "must be at least 1s")
 	}
+}
+
+// maxClaimLen bounds VERIFY_TOKEN_ISSUER and VERIFY_TOKEN_AUDIENCE.
+const maxClaimLen = 256
+
+// tokenIssuer builds the verification-token Issuer the Config asks for,
+// nil when tokens are off. The Config has been validated.
+func (c *Config) tokenIssuer(now func() time.Time) (*verifytoken.Issuer, error) {
+	opts := []verifytoken.Option{verifytoken.WithClock(now),
+		verifytoken.WithIssuerName(c.VerifyTokenIssuer), verifytoken.WithAudience(c.VerifyTokenAudience)}
+	switch {
+	case c.VerifyTokenPrivateKey != "":
+		key, err := verifytoken.ParsePrivateKey(c.VerifyTokenPrivateKey)
+		if err != nil {
+			return nil, fmt.Errorf("config: VERIFY_TOKEN_PRIVATE_KEY: %w", err)
+		}
+		older, err := verifytoken.ParsePublicKeys(c.VerifyTokenPublicKeys)
+		if err != nil {
+			return nil, fmt.Errorf("config: VERIFY_TOKEN_PUBLIC_KEYS: %w", err)
+		}
+		iss, err := verifytoken.NewKeyIssuer(key, c.VerifyTokenTTL, append(opts, verifytoken.WithPublicKeys(older...))...)
+		if err != nil {
+			return nil, fmt.Errorf("config: VERIFY_TOKEN_PRIVATE_KEY: %w", err)
+		}
+		return iss, nil
+	case c.VerifyTokenSecret != "":
+		iss, err := verifytoken.NewIssuer([]byte(c.VerifyTokenSecret), c.VerifyTokenTTL, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("config: VERIFY_TOKEN_SECRET: %w", err)
+		}
+		return iss, nil
+	}
+	return nil, nil
 }
 
 // trustedProxies parses TRUSTED_PROXIES: CIDRs or single addresses.

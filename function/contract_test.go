@@ -133,6 +133,8 @@ func TestContract(t *testing.T) {
 	c.do(e, 200, "", "HEAD", "/client-config", "")
 	c.do(e, 200, "", "GET", "/client-config", "", "Origin", origin)
 	c.do(e, 405, CodeMethodNotAllowed, "DELETE", "/client-config", "")
+	c.do(e, 404, CodeNotFound, "GET", "/.well-known/jwks.json", "") // HS256: nothing to publish
+	c.do(e, 404, "", "HEAD", "/.well-known/jwks.json", "")          // no body to read a code from
 	c.do(e, 404, CodeNotFound, "GET", "/nope", "")
 	c.do(e, 404, CodeNotFound, "POST", "/send/13800000000", sendBody)
 	c.do(e, 405, CodeMethodNotAllowed, "GET", "/send", "")
@@ -152,6 +154,19 @@ func TestContract(t *testing.T) {
 	m = c.do(e, 200, "", "POST", "/check", `{"PhoneNumber":"13800000001","VerifyCode":"`+e.lastCode("13800000001")+`"}`, "Origin", origin)
 	if mod := m["Model"].(map[string]any); mod["VerifyResult"] != "PASS" || mod["VerifyToken"] == nil {
 		t.Errorf("check: %v", m)
+	}
+
+	// Tokens signed with a private key, and their public keys.
+	ke := newEnv(t, func(cfg *Config, _ *Options) {
+		cfg.VerifyTokenPrivateKey, cfg.VerifyTokenAudience = pemLine(t, newP256(t)), "app"
+	})
+	c.do(ke, 200, "", "GET", "/.well-known/jwks.json", "")
+	c.do(ke, 200, "", "HEAD", "/.well-known/jwks.json", "")
+	c.do(ke, 405, CodeMethodNotAllowed, "POST", "/.well-known/jwks.json", "")
+	c.do(ke, 200, "", "POST", "/send", sendBody)
+	m = c.do(ke, 200, "", "POST", "/check", `{"PhoneNumber":"13800000000","VerifyCode":"`+ke.lastCode("13800000000")+`"}`)
+	if mod := m["Model"].(map[string]any); mod["VerifyToken"] == nil {
+		t.Errorf("check with a private key: %v", m)
 	}
 
 	// Bad input.

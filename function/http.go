@@ -23,7 +23,8 @@ import (
 type action func(ctx context.Context, c caller, body []byte, skip string, al *accessLog) (any, *apiError)
 
 // ServeHTTP serves the HTTP API: POST /send, POST /check, GET /healthz,
-// GET /openapi.json, GET /client-config and CORS preflights. Every request
+// GET /openapi.json, GET /client-config, GET /.well-known/jwks.json and CORS
+// preflights. Every request
 // gets one access-log line.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
@@ -71,7 +72,7 @@ func (s *Service) commonHeaders(h http.Header, r *http.Request, id string) {
 // is the caller's text and could hold a phone number.
 func routeName(path string) string {
 	switch path {
-	case "/send", "/check", "/healthz", "/openapi.json", "/client-config":
+	case "/send", "/check", "/healthz", "/openapi.json", "/client-config", jwksPath:
 		return path
 	}
 	return "(unknown path)"
@@ -90,9 +91,18 @@ func (s *Service) route(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		return s.serveGet(w, r, al, api.OpenAPI(), documentCache)
 	case "/client-config":
 		return s.serveGet(w, r, al, s.clientConfig, "")
+	case jwksPath:
+		if s.tokens == nil || s.tokens.JWKS() == nil {
+			return newError(CodeNotFound, "no public keys: tokens are signed with VERIFY_TOKEN_SECRET (HS256) or not at all; set VERIFY_TOKEN_PRIVATE_KEY")
+		}
+		return s.serveGet(w, r, al, s.tokens.JWKS(), documentCache)
 	}
 	return newError(CodeNotFound, "no such path; use POST /send or POST /check")
 }
+
+// jwksPath serves the public keys that verify tokens (RFC 8615 well-known
+// location, as OpenID Connect providers publish theirs).
+const jwksPath = "/.well-known/jwks.json"
 
 // healthBody is the answer of GET /healthz.
 var healthBody = marshal(map[string]string{"status": "ok"})

@@ -41,7 +41,7 @@ func (c *Config) clientConfig() ClientConfig {
 		SchemeName:     c.SchemeName,
 		SchemeNames:    append([]string{}, c.SchemeNames...),
 		CountryCodes:   []string{"86"},
-		VerifyToken:    c.VerifyTokenSecret != "",
+		VerifyToken:    c.VerifyTokenSecret != "" || c.VerifyTokenPrivateKey != "",
 	}
 }
 

@@ -64,7 +64,7 @@ type Service struct {
 	client *core.Client
 	log    *slog.Logger
 	store  limit.Store
-	tokens *verifytoken.Issuer // nil unless VERIFY_TOKEN_SECRET is set
+	tokens *verifytoken.Issuer // nil unless VERIFY_TOKEN_SECRET or VERIFY_TOKEN_PRIVATE_KEY is set
 	// hashers holds HMAC-SHA256 hashes keyed with LIMIT_KEY_SECRET, which
 	// name phones in the limit store, so that secureHash does not key a new
 	// one per request.
@@ -117,11 +117,8 @@ func New(cfg Config, o Options) (*Service, error) {
 	s.clientConfig = marshal(cfg.clientConfig())
 	s.testNumbers, _ = parseTestNumbers(cfg.TestNumbers) // validated above
 	s.logTestNumbers()
-	if cfg.VerifyTokenSecret != "" {
-		s.tokens, err = verifytoken.NewIssuer([]byte(cfg.VerifyTokenSecret), cfg.VerifyTokenTTL, verifytoken.WithClock(s.now))
-		if err != nil {
-			return nil, fmt.Errorf("config: VERIFY_TOKEN_SECRET: %w", err)
-		}
+	if s.tokens, err = cfg.tokenIssuer(s.now); err != nil {
+		return nil, err
 	}
 	limitKey := []byte(cfg.LimitKeySecret)
 	if len(limitKey) == 0 {
