@@ -535,7 +535,7 @@ func (s *Service) sendUpstream(ctx context.Context, c caller, req *core.SendRequ
 		return nil, fromCore(err)
 	}
 	al.UpstreamID, al.BizID = res.RequestID, res.Model.BizId
-	ans := &SendAnswer{Code: res.Code, Message: res.Message, RequestID: res.RequestID, Success: true,
+	ans := &SendAnswer{Code: CodeOK, Message: messageOK, RequestID: res.RequestID, Success: true,
 		Model: res.Model, ResendAfter: intervalOf(req), ExpiresIn: validTimeOf(req)}
 	if !returnsCode(c, req) {
 		ans.Model.VerifyCode = ""
@@ -603,7 +603,7 @@ func (s *Service) checkUpstream(ctx context.Context, req *core.CheckRequest, al 
 	if err != nil {
 		return nil, storeDown(err)
 	}
-	ans := &CheckAnswer{Code: CodeOK, Message: "OK", RequestID: RequestID(ctx), Success: true,
+	ans := &CheckAnswer{Code: CodeOK, Message: messageOK, RequestID: RequestID(ctx), Success: true,
 		Model: CheckModel{VerifyResult: core.VerifyUnknown, OutId: req.OutId}}
 	if used {
 		// This code was used up by a PASS: no upstream call.
@@ -617,7 +617,7 @@ func (s *Service) checkUpstream(ctx context.Context, req *core.CheckRequest, al 
 		return nil, fromCore(err)
 	}
 	al.UpstreamID = res.RequestID
-	ans.Code, ans.Message, ans.RequestID = res.Code, res.Message, res.RequestID
+	ans.RequestID = res.RequestID // Code and Message stay OK: one Message per outcome, whoever answered
 	ans.Model.VerifyResult, ans.Model.OutId = res.Model.VerifyResult, res.Model.OutId
 	if res.Passed() {
 		if e := s.usePass(ctx, req, key, ans); e != nil {

@@ -8,6 +8,11 @@ import (
 	"smsverify/core"
 )
 
+// messageOK is the Message of every success, whether Alibaba answered it
+// (its Message is "成功") or the service did (a used-up code, a test
+// number): one outcome, one Message.
+const messageOK = "OK"
+
 // Local error codes: stable names for failures that did not come from
 // Alibaba. Failures from Alibaba keep Alibaba's code.
 const (

@@ -542,3 +542,32 @@ func TestTemplateParam(t *testing.T) {
 		t.Errorf("sendDefaults().TemplateParam = %s, want %s", got, want)
 	}
 }
+
+// TestOneMessagePerOutcome: a success says Message "OK" whoever answered
+// it: Alibaba (whose own Message is "成功"), the service for a used-up
+// code, or a test number.
+func TestOneMessagePerOutcome(t *testing.T) {
+	e := newEnv(t, func(c *Config, _ *Options) { c.TestNumbers = []string{"13900000009:1234"} })
+	p := phone(1)
+	code := ""
+	for _, step := range []struct{ name, path, body string }{
+		{"upstream send", "/send", `{"PhoneNumber":"` + p + `"}`},
+		{"upstream UNKNOWN", "/check", `{"PhoneNumber":"` + p + `","VerifyCode":"0000x"}`},
+		{"upstream PASS", "/check", ""},
+		{"used-up code", "/check", ""},
+		{"test number send", "/send", `{"PhoneNumber":"13900000009"}`},
+		{"test number PASS", "/check", `{"PhoneNumber":"13900000009","VerifyCode":"1234"}`},
+	} {
+		body := step.body
+		if body == "" {
+			if code == "" {
+				code = e.lastCode(p)
+			}
+			body = `{"PhoneNumber":"` + p + `","VerifyCode":"` + code + `"}`
+		}
+		w, m := e.do("POST", step.path, body)
+		if w.Code != 200 || m["Code"] != "OK" || m["Message"] != "OK" {
+			t.Errorf("%s: %d Code %v Message %q, want 200 OK OK", step.name, w.Code, m["Code"], m["Message"])
+		}
+	}
+}

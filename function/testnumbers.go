@@ -87,7 +87,7 @@ func (s *Service) sendTest(ctx context.Context, c caller, req *core.SendRequest,
 		m.VerifyCode = s.testNumbers[req.PhoneNumber]
 	}
 	al.BizID = m.BizId
-	return &SendAnswer{Code: CodeOK, Message: "OK", RequestID: id, Success: true,
+	return &SendAnswer{Code: CodeOK, Message: messageOK, RequestID: id, Success: true,
 		Model: m, ResendAfter: intervalOf(req), ExpiresIn: validTimeOf(req)}, nil
 }
 
@@ -95,7 +95,7 @@ func (s *Service) sendTest(ctx context.Context, c caller, req *core.SendRequest,
 // PASS (with a verification token) for its fixed code, else UNKNOWN. The
 // comparison ignores case unless CaseAuthPolicy is 2, as Alibaba's does.
 func (s *Service) checkTest(ctx context.Context, req *core.CheckRequest, al *accessLog) (any, *apiError) {
-	ans := &CheckAnswer{Code: CodeOK, Message: "OK", RequestID: RequestID(ctx), Success: true,
+	ans := &CheckAnswer{Code: CodeOK, Message: messageOK, RequestID: RequestID(ctx), Success: true,
 		Model: CheckModel{VerifyResult: core.VerifyUnknown, OutId: req.OutId}}
 	code := s.testNumbers[req.PhoneNumber]
 	pass := strings.EqualFold(req.VerifyCode, code)

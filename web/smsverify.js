@@ -10,7 +10,10 @@
 // Every failure is thrown as a SmsVerifyError with .code (the API's Code, or
 // NETWORK_ERROR when the browser got no answer, e.g. CORS refused), .status,
 // .retryAfter (seconds, for 429 and 409) and .userMessage(lang).
-// The API is described by GET /openapi.json.
+// Every answer resolved gets one field the API's JSON does not have:
+// .replayed, true when the Idempotent-Replayed: true header says the service
+// answered a retry (same Idempotency-Key) from its record.
+// The API is described by GET /openapi.json; smsverify.d.ts types it all.
 
 // MESSAGES maps every error Code the API can answer (and this client's own
 // NETWORK_ERROR and BAD_ANSWER) to a short message for users, in Chinese and
@@ -161,6 +164,7 @@ async function call(method, path, body, opts = {}) {
       requestId: (data && data.RequestId) || res.headers.get("X-Request-Id") || "",
     });
   }
+  // The Idempotent-Replayed header, for callers that cannot read headers.
   data.replayed = res.headers.get("Idempotent-Replayed") === "true";
   return data;
 }
