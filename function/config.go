@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -228,14 +227,8 @@ func (c *Config) validateCallers(p *problems) {
 			p.add("API_KEYS", "entry %d is shorter than %d characters", i+1, minAPIKeyLen)
 		}
 	}
-	for _, o := range c.CORSAllowedOrigins {
-		if o == "*" {
-			continue
-		}
-		u, err := url.Parse(o)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
-			p.add("CORS_ALLOWED_ORIGINS", "entry %q must be * or scheme://host[:port]", o)
-		}
+	if _, _, err := parseOrigins(c.CORSAllowedOrigins); err != nil {
+		p.add("CORS_ALLOWED_ORIGINS", "%v", err)
 	}
 	if c.Port == "" {
 		p.add("PORT", "must not be empty")

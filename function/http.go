@@ -278,23 +278,32 @@ func parseAddr(s string) netip.Addr {
 	return a.Unmap()
 }
 
-// cors sets the CORS answer headers for an allowed Origin.
+// cors sets the CORS answer headers for an allowed Origin. A cross-origin
+// request from an origin not allowed gets none, and is logged (refusedLog).
 func (s *Service) cors(h http.Header, r *http.Request) {
 	origin := r.Header.Get("Origin")
-	if origin == "" || len(s.origins) == 0 {
+	if origin == "" {
 		return
 	}
-	h.Add("Vary", "Origin")
-	switch {
-	case s.origins[origin]:
-		h.Set("Access-Control-Allow-Origin", origin)
-	case s.origins["*"]:
-		h.Set("Access-Control-Allow-Origin", "*")
-	default:
+	if s.origins.configured() {
+		h.Add("Vary", "Origin")
+	}
+	allow := s.origins.allow(origin)
+	if allow == "" {
+		if !sameOrigin(origin, r.Host) {
+			s.refused.note(r.Context(), s.log, origin, s.now())
+		}
 		return
 	}
+	h.Set("Access-Control-Allow-Origin", allow)
 	h.Set("Access-Control-Expose-Headers", "Retry-After, X-Request-Id, "+HeaderIdempotentReplayed)
 }
+
+// AllowOrigin returns the Access-Control-Allow-Origin value the Service
+// grants a request with this Origin header (CORS_ALLOWED_ORIGINS): the
+// origin itself, "*", or "" when it is refused. The local adapter's
+// emulator routes answer CORS with it.
+func (s *Service) AllowOrigin(origin string) string { return s.origins.allow(origin) }
 
 // preflight answers OPTIONS: 204, with the CORS grant when the origin is
 // allowed (cors already set Allow-Origin) and none otherwise, so the browser

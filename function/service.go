@@ -72,7 +72,8 @@ type Service struct {
 	captcha captcha.Verifier // nil unless CAPTCHA_PROVIDER is set
 	apiKeys [][sha256.Size]byte
 	proxies []netip.Prefix
-	origins map[string]bool
+	origins origins
+	refused refusedLog // refused CORS origins, logged once a minute each
 	now     func() time.Time
 
 	testNumbers  map[string]string // SMS_TEST_NUMBERS: number → fixed code
@@ -85,7 +86,7 @@ func New(cfg Config, o Options) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, log: o.Logger, store: o.Store, now: o.Now, origins: map[string]bool{}}
+	s := &Service{cfg: cfg, log: o.Logger, store: o.Store, now: o.Now}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -111,8 +112,10 @@ func New(cfg Config, o Options) (*Service, error) {
 		s.apiKeys = append(s.apiKeys, sha256.Sum256([]byte(k)))
 	}
 	s.proxies, _ = cfg.trustedProxies() // validated above
-	for _, origin := range cfg.CORSAllowedOrigins {
-		s.origins[origin] = true
+	var notes []string
+	s.origins, notes, _ = parseOrigins(cfg.CORSAllowedOrigins) // validated above
+	for _, n := range notes {
+		s.log.Info("CORS_ALLOWED_ORIGINS: " + n)
 	}
 	s.clientConfig = marshal(cfg.clientConfig())
 	s.testNumbers, _ = parseTestNumbers(cfg.TestNumbers) // validated above
