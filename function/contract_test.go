@@ -136,6 +136,7 @@ func TestContract(t *testing.T) {
 	c.do(e, 404, CodeNotFound, "GET", "/.well-known/jwks.json", "") // HS256: nothing to publish
 	c.do(e, 404, "", "HEAD", "/.well-known/jwks.json", "")          // no body to read a code from
 	c.do(e, 404, CodeNotFound, "GET", "/nope", "")
+	c.do(e, 404, CodeNotFound, "GET", "/", "") // the emulator redirects it; the service has no root
 	c.do(e, 404, CodeNotFound, "POST", "/send/13800000000", sendBody)
 	c.do(e, 405, CodeMethodNotAllowed, "GET", "/send", "")
 	c.do(e, 405, CodeMethodNotAllowed, "PUT", "/check", checkBody)

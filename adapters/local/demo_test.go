@@ -96,3 +96,109 @@ func TestServeDemoMustBeBool(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// do sends one request to the adapter without following redirects and
+// validates the answer against the document.
+func do(t *testing.T, doc *apitest.Doc, method, url, body string, hdr ...string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := doc.ValidateResponse(req, resp.StatusCode, resp.Header, b); err != nil {
+		t.Errorf("%s %s: the answer breaks the document: %v\n%s", method, url, err, b)
+	}
+	return resp, b
+}
+
+// TestEmulatorRoutes: GET / redirects to the demo, /emulator/codes answers
+// CORS and a missing number with a RequestId, and /emulator/reset forgets
+// codes, limits and idempotency records; every answer matches the document.
+func TestEmulatorRoutes(t *testing.T) {
+	clearCredentials(t)
+	t.Setenv("SMS_LIMIT_PER_PHONE", "1/1h")
+	doc, err := apitest.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, out, _ := start(t)
+	if !strings.Contains(out.String(), "/emulator/reset") {
+		t.Errorf("banner does not mention the reset: %q", out.String())
+	}
+
+	resp, _ := do(t, doc, "GET", base+"/", "")
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/demo/" {
+		t.Errorf("GET /: %d Location %q, want 302 /demo/", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp, body := do(t, doc, "GET", base+"/emulator/codes", "")
+	if resp.StatusCode != 400 || !bytes.Contains(body, []byte(`"RequestId"`)) || resp.Header.Get("X-Request-Id") == "" {
+		t.Errorf("codes without a number: %d %s", resp.StatusCode, body)
+	}
+
+	const phone = "13800000000"
+	send := func() (*http.Response, []byte) {
+		return do(t, doc, "POST", base+"/send", `{"PhoneNumber":"`+phone+`"}`, "Idempotency-Key", "k-1")
+	}
+	if resp, body := send(); resp.StatusCode != 200 {
+		t.Fatalf("send: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := send(); resp.Header.Get("Idempotent-Replayed") != "true" {
+		t.Error("the same Idempotency-Key was not replayed")
+	}
+	if resp, body := do(t, doc, "POST", base+"/send", `{"PhoneNumber":"`+phone+`"}`); resp.StatusCode != 429 || !bytes.Contains(body, []byte("SEND_LIMIT_PHONE")) {
+		t.Fatalf("second send: %d %s, want 429 SEND_LIMIT_PHONE", resp.StatusCode, body)
+	}
+	resp, body = do(t, doc, "GET", base+"/emulator/codes?PhoneNumber="+phone, "", "Origin", "http://localhost:5173")
+	if resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != "*" || !bytes.Contains(body, []byte("VerifyCode")) {
+		t.Errorf("codes from another origin (none configured): %d %v %s", resp.StatusCode, resp.Header, body)
+	}
+
+	resp, body = do(t, doc, "POST", base+"/emulator/reset", "", "Origin", "http://localhost:5173")
+	if resp.StatusCode != 200 || !bytes.Contains(body, []byte(`"Forgotten":["codes","limits","idempotency"]`)) || resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+		t.Fatalf("reset: %d %v %s", resp.StatusCode, resp.Header, body)
+	}
+	if _, body := do(t, doc, "GET", base+"/emulator/codes?PhoneNumber="+phone, ""); !bytes.Contains(body, []byte(`"Codes":[]`)) {
+		t.Errorf("codes after reset: %s", body)
+	}
+	resp, body = send()
+	if resp.StatusCode != 200 || resp.Header.Get("Idempotent-Replayed") != "" {
+		t.Errorf("send after reset: %d replayed %q %s; want a fresh 200 (limits and the record forgotten)", resp.StatusCode, resp.Header.Get("Idempotent-Replayed"), body)
+	}
+	if resp, _ := do(t, doc, "GET", base+"/emulator/reset", ""); resp.StatusCode != 404 {
+		t.Errorf("GET /emulator/reset: %d, want the JSON 404: only POST resets", resp.StatusCode)
+	}
+}
+
+// TestEmulatorCodesCORS: with CORS_ALLOWED_ORIGINS set, /emulator/codes
+// answers CORS for those origins only.
+func TestEmulatorCodesCORS(t *testing.T) {
+	clearCredentials(t)
+	t.Setenv("CORS_ALLOWED_ORIGINS", "https://*.example.com")
+	doc, err := apitest.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, _, _ := start(t)
+	for origin, want := range map[string]string{"https://app.example.com": "https://app.example.com", "https://evil.example": ""} {
+		resp, _ := do(t, doc, "GET", base+"/emulator/codes?PhoneNumber=13800000000", "", "Origin", origin)
+		if got := resp.Header.Get("Access-Control-Allow-Origin"); resp.StatusCode != 200 || got != want {
+			t.Errorf("from %s: %d Allow-Origin %q, want %q", origin, resp.StatusCode, got, want)
+		}
+	}
+}

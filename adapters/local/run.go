@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +16,7 @@ import (
 	"smsverify/core"
 	"smsverify/core/dypnstest"
 	"smsverify/function"
+	"smsverify/function/limit"
 	"smsverify/internal/platform"
 	"smsverify/web"
 )
@@ -41,6 +44,7 @@ func run(ctx context.Context, out, logw io.Writer, h hooks) error {
 	var (
 		log  *slog.Logger
 		fake *dypnstest.Server // emulator mode: no credentials are set
+		mem  *limit.Memory     // emulator mode with LIMIT_STORE=memory: reset clears it
 	)
 	svc, cfg, err := platform.NewService(logw, func(cfg *function.Config, o *function.Options) error {
 		log = o.Logger
@@ -54,6 +58,10 @@ func run(ctx context.Context, out, logw io.Writer, h hooks) error {
 		cfg.Endpoint = fake.URL
 		o.Credentials = core.StaticCredentials(dypnstest.TestCredentials())
 		o.Emulator = true // allows CAPTCHA_PROVIDER=test
+		if cfg.LimitStore == "memory" {
+			mem = limit.NewMemoryWith(limit.MemoryOptions{MaxKeys: int(cfg.LimitMemoryMaxKeys)})
+			o.Store = mem
+		}
 		if cfg.CaptchaProvider == "aliyun" && cfg.CaptchaEndpoint == "" {
 			cfg.CaptchaEndpoint = fake.URL // the fake answers Captcha 2.0 too
 		}
@@ -61,13 +69,18 @@ func run(ctx context.Context, out, logw io.Writer, h hooks) error {
 	})
 	if fake != nil {
 		defer fake.Close()
-		mux.Handle("GET /emulator/codes", codesHandler(fake.Fake))
 	}
 	if err != nil {
 		return err
 	}
 	defer svc.Close()
 	mux.Handle("/", svc)
+	if fake != nil {
+		cors := emulatorCORS(svc, len(cfg.CORSAllowedOrigins) == 0)
+		mux.Handle("GET /emulator/codes", cors(codesHandler(fake.Fake)))
+		mux.Handle("POST /emulator/reset", cors(resetHandler(fake.Fake, mem)))
+		mux.Handle("GET /{$}", http.RedirectHandler("/demo/", http.StatusFound))
+	}
 	demo := fake != nil || cfg.ServeDemo
 	if demo {
 		mux.Handle("GET /demo/", http.StripPrefix("/demo", web.Handler()))
@@ -81,6 +94,7 @@ func run(ctx context.Context, out, logw io.Writer, h hooks) error {
 	if fake != nil {
 		fmt.Fprintf(out, "smsverify EMULATOR MODE: no Alibaba Cloud credentials are set, so no SMS is sent.\n"+
 			"  Codes are printed here and listed at GET http://%s/emulator/codes?PhoneNumber=...\n"+
+			"  POST /emulator/reset forgets codes, limits and idempotency records.\n"+
 			"  Set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET to send real SMS.\n", addr)
 		switch {
 		case cfg.CaptchaProvider == "test":
@@ -174,12 +188,10 @@ type emulatedCode struct {
 // last (like the Firebase Auth Emulator's verification codes endpoint).
 func codesHandler(f *dypnstest.Fake) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.Header().Set("Cache-Control", "no-store")
 		phone := r.URL.Query().Get("PhoneNumber")
 		if phone == "" {
-			w.WriteHeader(http.StatusBadRequest)
-			io.WriteString(w, `{"Code":"INVALID_PARAMETERS","Message":"PhoneNumber is required","Success":false}`+"\n")
+			emulatorJSON(w, http.StatusBadRequest, map[string]any{"Code": function.CodeInvalidParameters,
+				"Message": "PhoneNumber is required", "Success": false})
 			return
 		}
 		codes := []emulatedCode{}
@@ -187,6 +199,65 @@ func codesHandler(f *dypnstest.Fake) http.Handler {
 			codes = append(codes, emulatedCode{VerifyCode: s.VerifyCode, SchemeName: s.SchemeName, TemplateCode: s.TemplateCode,
 				BizId: s.BizId, OutId: s.OutId, SentAt: s.At, ExpiresAt: s.Expires, Verifiable: s.Verifiable})
 		}
-		_ = json.NewEncoder(w).Encode(map[string]any{"PhoneNumber": phone, "Codes": codes})
+		emulatorJSON(w, http.StatusOK, map[string]any{"PhoneNumber": phone, "Codes": codes})
 	})
+}
+
+// resetHandler forgets what the emulator and the service remember, as a
+// fresh start would: the codes sent, and with the memory store the limits,
+// used codes and idempotency records. A Redis store is shared and kept.
+func resetHandler(f *dypnstest.Fake, mem *limit.Memory) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.Reset()
+		forgotten := []string{"codes"}
+		msg := "forgotten: codes, limits and idempotency records"
+		if mem != nil {
+			mem.Reset()
+			forgotten = append(forgotten, "limits", "idempotency")
+		} else {
+			msg = "forgotten: codes; LIMIT_STORE=redis keeps its limits and idempotency records"
+		}
+		emulatorJSON(w, http.StatusOK, map[string]any{"Code": function.CodeOK, "Message": msg, "Success": true, "Forgotten": forgotten})
+	})
+}
+
+// emulatorJSON writes an emulator answer with a request id, in the body
+// and in X-Request-Id, like every answer of the service.
+func emulatorJSON(w http.ResponseWriter, status int, body map[string]any) {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	id := hex.EncodeToString(b[:])
+	if _, ok := body["Code"]; ok {
+		body["RequestId"] = id
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Request-Id", id)
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+// emulatorCORS lets pages on other origins use the emulator routes: the
+// origins CORS_ALLOWED_ORIGINS allows, or any origin when it is empty (the
+// routes exist only in emulator mode, where nothing is secret).
+func emulatorCORS(svc *function.Service, anyOrigin bool) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if origin := r.Header.Get("Origin"); origin != "" {
+				allow := svc.AllowOrigin(origin)
+				if anyOrigin {
+					allow = "*"
+				}
+				h := w.Header()
+				h.Add("Vary", "Origin")
+				if allow != "" {
+					h.Set("Access-Control-Allow-Origin", allow)
+					h.Set("Access-Control-Expose-Headers", "X-Request-Id")
+				}
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
 }

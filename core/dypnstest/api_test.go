@@ -569,3 +569,21 @@ func TestConcurrent(t *testing.T) {
 		t.Errorf("SendCount, CheckCount = %d, %d", n, m)
 	}
 }
+
+// TestReset: after Reset a number has no codes, no interval and a fresh
+// daily count; a code sent before it no longer passes.
+func TestReset(t *testing.T) {
+	fx := newFixture(t, dypnstest.Options{DailyLimit: 1})
+	code := fx.send(t, sendReq("13800000001"))
+	if _, err := fx.client.Send(context.Background(), sendReq("13800000001")); err == nil {
+		t.Fatal("a second send inside the interval and over the daily cap succeeded")
+	}
+	fx.srv.Reset()
+	if got := fx.srv.Codes("13800000001"); len(got) != 0 {
+		t.Errorf("Codes after Reset = %d entries, want none", len(got))
+	}
+	if res := fx.check(t, &core.CheckRequest{PhoneNumber: "13800000001", VerifyCode: code}); res != "UNKNOWN" {
+		t.Errorf("a code sent before Reset checks %s, want UNKNOWN", res)
+	}
+	fx.send(t, sendReq("13800000001")) // no interval, a fresh daily count
+}

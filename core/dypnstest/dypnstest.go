@@ -227,6 +227,19 @@ func (f *Fake) FailNext(n int, kind Fault) {
 // httptest.Server that serves the Fake; Server.Close does it itself.
 func (f *Fake) Close() { f.closeOnce.Do(func() { close(f.done) }) }
 
+// Reset forgets every code sent, every number's send interval and daily
+// count, and the captcha tokens seen, as a fresh Fake would (the local
+// emulator's POST /emulator/reset). Signature nonces are kept: a replayed
+// request stays refused. Counters (Requests, SendCount, ...) and queued
+// faults are kept too.
+func (f *Fake) Reset() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	clear(f.phones)
+	clear(f.captcha.used)
+	f.captcha.last = CaptchaVerification{}
+}
+
 // Codes returns the SMS sent to phone, oldest first, newest last. Used,
 // replaced and expired codes are included until the fake forgets them (an
 // hour after they expire).

@@ -326,5 +326,18 @@ func (m *Memory) sweepIdem(now time.Time) {
 	m.idemSweep = max(minSweep, 2*len(m.idem))
 }
 
+// Reset forgets everything: every window, used-code mark and idempotency
+// record (the local emulator's POST /emulator/reset). Calls in flight finish
+// against the emptied store.
+func (m *Memory) Reset() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	clear(m.logs)
+	clear(m.marks)
+	clear(m.idem)
+	m.logsSweep, m.markSweep, m.idemSweep = minSweep, minSweep, minSweep
+	m.nextFullSweep = time.Time{}
+}
+
 // Close implements Store; it does nothing.
 func (m *Memory) Close() error { return nil }

@@ -182,3 +182,33 @@ func TestMemoryMaxKeys(t *testing.T) {
 		t.Fatalf("after the sweep the store holds %d entries, want 2", n)
 	}
 }
+
+// TestMemoryReset: Reset forgets windows, marks and idempotency records,
+// and the store works as new afterwards.
+func TestMemoryReset(t *testing.T) {
+	ctx := context.Background()
+	m, _ := newTestMemory()
+	rate := Rate{1, time.Hour}
+	if d, err := m.Allow(ctx, at(0), Request{"k", rate}); err != nil || !d.Allowed {
+		t.Fatalf("first Allow = %+v, %v", d, err)
+	}
+	if ok, err := m.MarkUsed(ctx, "code", time.Hour); err != nil || !ok {
+		t.Fatalf("MarkUsed = %v, %v", ok, err)
+	}
+	if c, err := m.Claim(ctx, "idem", "fp", time.Hour); err != nil || c.Token == "" {
+		t.Fatalf("Claim = %+v, %v", c, err)
+	}
+	if d, _ := m.Allow(ctx, at(time.Second), Request{"k", rate}); d.Allowed {
+		t.Fatal("the window did not count")
+	}
+	m.Reset()
+	if d, err := m.Allow(ctx, at(2*time.Second), Request{"k", rate}); err != nil || !d.Allowed {
+		t.Errorf("Allow after Reset = %+v, %v; want allowed", d, err)
+	}
+	if used, err := m.Used(ctx, "code"); err != nil || used {
+		t.Errorf("Used after Reset = %v, %v; want false", used, err)
+	}
+	if c, err := m.Claim(ctx, "idem", "other", time.Hour); err != nil || c.Token == "" {
+		t.Errorf("Claim after Reset = %+v, %v; want a fresh claim", c, err)
+	}
+}
