@@ -7,15 +7,18 @@ package web
 import (
 	"embed"
 	"net/http"
+	"strings"
 )
 
-// FS holds index.html and smsverify.js.
+// FS holds index.html, smsverify.js with its types (smsverify.d.ts) and
+// the page's favicon.svg.
 //
-//go:embed index.html smsverify.js
+//go:embed index.html smsverify.js smsverify.d.ts favicon.svg
 var FS embed.FS
 
 // Handler serves FS: index.html for the directory, smsverify.js as
-// text/javascript (module scripts need a JavaScript type).
+// text/javascript (module scripts need a JavaScript type), smsverify.d.ts
+// as plain text (the system's MIME table may call .ts a video).
 func Handler() http.Handler {
 	files := http.FileServerFS(FS)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -23,6 +26,9 @@ func Handler() http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Cache-Control", "no-cache")
 		h.Set("Referrer-Policy", "no-referrer")
+		if strings.HasSuffix(r.URL.Path, ".ts") {
+			h.Set("Content-Type", "text/plain; charset=utf-8")
+		}
 		files.ServeHTTP(w, r)
 	})
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/chromedp"
 
@@ -210,6 +211,73 @@ func typeIn(sel, v string) chromedp.Action[chromedp.Void] {
 
 func click(sel string) chromedp.Action[chromedp.Void] { return chromedp.Click(chromedp.CSS(sel)) }
 
+// axeSource returns axe-core's axe.min.js, from the file SMSVERIFY_AXE
+// names (.ci/run installs axe-core from npm and sets it). Without it the
+// accessibility check is skipped, or fails when SMSVERIFY_REQUIRE_AXE is set.
+func axeSource(t *testing.T) string {
+	t.Helper()
+	p := os.Getenv("SMSVERIFY_AXE")
+	if p == "" {
+		if os.Getenv("SMSVERIFY_REQUIRE_AXE") != "" {
+			t.Fatal("SMSVERIFY_REQUIRE_AXE is set but SMSVERIFY_AXE names no axe.min.js")
+		}
+		t.Skip("accessibility check skipped: set SMSVERIFY_AXE to axe-core's axe.min.js (npm install axe-core; .ci/run does)")
+	}
+	src, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatalf("SMSVERIFY_AXE: %v", err)
+	}
+	return string(src)
+}
+
+// colorScheme makes the tab prefer the light or dark color scheme.
+func colorScheme(t *testing.T, ctx context.Context, scheme string) {
+	t.Helper()
+	if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+		Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}},
+	}); err != nil {
+		t.Fatalf("prefers-color-scheme %s: %v", scheme, err)
+	}
+	dark, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`matchMedia("(prefers-color-scheme: dark)").matches`))
+	if err != nil || dark != (scheme == "dark") {
+		t.Fatalf("prefers-color-scheme %s not in effect (dark=%v, %v)", scheme, dark, err)
+	}
+}
+
+// axeCheck runs axe-core (WCAG 2 A and AA rules and best practices) on the
+// page in both color schemes and reports every violation, in a subtest of
+// its own, skipped without axe-core.
+func axeCheck(t *testing.T, ctx context.Context, state string) {
+	t.Helper()
+	t.Run("axe-"+state, func(t *testing.T) { axeRun(t, ctx, axeSource(t), state) })
+}
+
+func axeRun(t *testing.T, ctx context.Context, src, state string) {
+	loaded, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.axe !== undefined`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !loaded {
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](src+"\n;true")); err != nil {
+			t.Fatalf("load axe-core: %v", err)
+		}
+	}
+	for _, scheme := range []string{"light", "dark"} {
+		colorScheme(t, ctx, scheme)
+		got, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`axe.run(document, {resultTypes: ["violations"]}).then((r) =>
+  r.violations.map((v) => v.id + " (" + v.impact + "): " + v.nodes.map((n) => n.target.join(" ") + " " + (n.failureSummary || "")).join("; ")))`,
+			chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatalf("axe.run: %v", err)
+		}
+		screenshot(t, ctx, state+"-"+scheme)
+		for _, v := range got {
+			t.Errorf("axe-core, %s, %s scheme: %s", state, scheme, v)
+		}
+	}
+	colorScheme(t, ctx, "light")
+}
+
 // TestBrowser drives the demo page in headless Chromium, the page on one
 // loopback origin and the API (the local adapter in emulator mode) on
 // another, so the browser enforces CORS.
@@ -373,6 +441,100 @@ func TestBrowser(t *testing.T) {
 		}
 		if got := text(t, ctx, "#fake-aliyun"); got != "fake Captcha 2.0 sgp 1gw1pf scene-7" {
 			t.Errorf("widget got %q, want region sgp, prefix 1gw1pf and scene-7 from /client-config", got)
+		}
+	})
+
+	// The emulator as a new user meets it: GET / opens the demo (served by
+	// the emulator itself), a second result replaces the first card and an
+	// error replaces the card, the favicon loads, axe-core finds nothing in
+	// either color scheme, and a page on another origin reads the codes and
+	// resets the emulator.
+	t.Run("EmulatorDemo", func(t *testing.T) {
+		clearCredentials(t)
+		t.Setenv("VERIFY_TOKEN_SECRET", strings.Repeat("k", 32))
+		api, _, _ := start(t)
+		page := pageServer(t)
+		ctx := tab(t, b)
+		const phone = "13800000005"
+		err := chromedp.Do(ctx,
+			chromedp.Navigate(api+"/?lang=en"),
+			waitFor(`body[data-ready="true"]`),
+		)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if at, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.pathname`)); at != "/demo/" {
+			t.Errorf("GET / led to %q, want /demo/", at)
+		}
+		icon, err := chromedp.Run(ctx, chromedp.Evaluate[string](`fetch(document.querySelector("link[rel=icon]").href).then((r) => r.status + " " + r.headers.get("Content-Type"))`, chromedp.EvalAwaitPromise))
+		if err != nil || icon != "200 image/svg+xml" {
+			t.Errorf("favicon: %q (%v)", icon, err)
+		}
+		err = chromedp.Do(ctx,
+			typeIn("#phone", phone),
+			click("#send"),
+			waitFor(`#send[data-countdown]`),
+		)
+		if err != nil {
+			t.Fatalf("send: %v", err)
+		}
+		sent := codes(t, api, phone)
+		if len(sent) != 1 {
+			t.Fatalf("emulator sent %v", sent)
+		}
+		err = chromedp.Do(ctx,
+			typeIn("#code", sent[0]),
+			click("#check"),
+			waitFor(`#verdict[data-result="PASS"]`),
+			waitFor(`#claims`),
+		)
+		if err != nil {
+			t.Fatalf("check: %v", err)
+		}
+		axeCheck(t, ctx, "pass") // a PASS card with claims, the send button disabled
+		// The same code again: used up. The UNKNOWN card replaces the PASS one.
+		err = chromedp.Do(ctx,
+			click("#check"),
+			waitFor(`#verdict[data-result="UNKNOWN"]`),
+		)
+		if err != nil {
+			t.Fatalf("second check: %v", err)
+		}
+		cards, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelectorAll("#verdict").length + " " + document.getElementById("claims").hidden + " " + document.getElementById("claims").textContent.length`))
+		if err != nil || cards != "1 true 0" {
+			t.Errorf("after the second check: verdicts, claims hidden, claims text = %q (%v); want one card without the old claims", cards, err)
+		}
+		// A failure replaces the card too: only the error is left.
+		err = chromedp.Do(ctx,
+			chromedp.SetValue(chromedp.CSS("#code"), "!!!!"),
+			click("#check"),
+			waitFor(`#status[data-state="error"]`),
+		)
+		if err != nil {
+			t.Fatalf("bad code: %v", err)
+		}
+		if hidden, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("result").hidden`)); err != nil || !hidden {
+			t.Errorf("the old result card stays beside the error (hidden=%v, %v)", hidden, err)
+		}
+		axeCheck(t, ctx, "error")
+
+		// Another origin (no CORS_ALLOWED_ORIGINS: any may) reads the codes
+		// and resets the emulator.
+		other := tab(t, b)
+		if err := chromedp.Do(other, chromedp.Navigate(demoURL(page.URL, api))); err != nil {
+			t.Fatal(err)
+		}
+		read := `fetch(` + strconv.Quote(api+"/emulator/codes?PhoneNumber="+phone) + `).then((r) => r.json()).then((j) => j.Codes.map((c) => c.VerifyCode))`
+		got, err := chromedp.Run(other, chromedp.Evaluate[[]string](read, chromedp.EvalAwaitPromise))
+		if err != nil || len(got) != 1 || got[0] != sent[0] {
+			t.Errorf("codes read from %s: %v (%v), want [%s]", page.URL, got, err, sent[0])
+		}
+		forgotten, err := chromedp.Run(other, chromedp.Evaluate[[]string](`fetch(`+strconv.Quote(api+"/emulator/reset")+`, {method: "POST"}).then((r) => r.json()).then((j) => j.Forgotten)`, chromedp.EvalAwaitPromise))
+		if err != nil || strings.Join(forgotten, ",") != "codes,limits,idempotency" {
+			t.Errorf("reset from another origin: %v (%v)", forgotten, err)
+		}
+		if got, err := chromedp.Run(other, chromedp.Evaluate[[]string](read, chromedp.EvalAwaitPromise)); err != nil || len(got) != 0 {
+			t.Errorf("codes after the reset: %v (%v), want none", got, err)
 		}
 	})
 

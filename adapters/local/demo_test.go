@@ -55,6 +55,11 @@ func TestDemoPage(t *testing.T) {
 	if resp.Header.Get("X-Content-Type-Options") != "nosniff" {
 		t.Errorf("headers: %v", resp.Header)
 	}
+	for file, ctype := range map[string]string{"favicon.svg": "image/svg+xml", "smsverify.d.ts": "text/plain; charset=utf-8"} {
+		if resp, body := get(t, base+"/demo/"+file); resp.StatusCode != 200 || resp.Header.Get("Content-Type") != ctype || len(body) == 0 {
+			t.Errorf("/demo/%s: %d %q, want 200 %s", file, resp.StatusCode, resp.Header.Get("Content-Type"), ctype)
+		}
+	}
 	resp, body = get(t, base+"/openapi.json")
 	if resp.StatusCode != 200 || !bytes.Equal(body, api.OpenAPI()) {
 		t.Errorf("/openapi.json: %d", resp.StatusCode)
