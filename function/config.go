@@ -68,7 +68,7 @@ type Config struct {
 	VerifyTokenPrivateKey string `envconfig:"VERIFY_TOKEN_PRIVATE_KEY"`
 	VerifyTokenPublicKeys string `envconfig:"VERIFY_TOKEN_PUBLIC_KEYS"`
 	VerifyTokenAudience   string `envconfig:"VERIFY_TOKEN_AUDIENCE"`
-	VerifyTokenIssuer     string `envconfig:"VERIFY_TOKEN_ISSUER" default:"smsverify"`
+	VerifyTokenIssuer     string `envconfig:"VERIFY_TOKEN_ISSUER" default:"smsverify"` // "" also means smsverify
 
 	// Captcha before public sends (and checks, per CAPTCHA_ACTIONS).
 	// Provider, Actions, SiteKey, SceneID and Prefix are public: clients
@@ -300,9 +300,6 @@ func (c *Config) validateTokens(p *problems) {
 		if len(v.val) > maxClaimLen || strings.ContainsFunc(v.val, func(r rune) bool { return r < ' ' || r == 0x7f }) {
 			p.add(v.name, "must be at most %d characters without control characters", maxClaimLen)
 		}
-	}
-	if c.VerifyTokenIssuer == "" {
-		p.add("VERIFY_TOKEN_ISSUER", "must not be empty (default smsverify)")
 	}
 	if c.VerifyTokenTTL < time.Second {
 		p.add("VERIFY_TOKEN_TTL", "must be at least 1s")

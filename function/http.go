@@ -24,8 +24,7 @@ type action func(ctx context.Context, c caller, body []byte, skip string, al *ac
 
 // ServeHTTP serves the HTTP API: POST /send, POST /check, GET /healthz,
 // GET /openapi.json, GET /client-config, GET /.well-known/jwks.json and CORS
-// preflights. Every request
-// gets one access-log line.
+// preflights. Every request gets one access-log line.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	ctx, id := withRequestID(r.Context())

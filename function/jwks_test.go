@@ -13,9 +13,12 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 	josejwt "github.com/go-jose/go-jose/v4/jwt"
+
+	"smsverify/function/verifytoken"
 )
 
 // pemLine returns key as PEM (PKCS#8 for a private key, PKIX for a public
@@ -145,7 +148,7 @@ func TestTokenConfig(t *testing.T) {
 		{"bad public key", "VERIFY_TOKEN_PUBLIC_KEYS", func(c *Config) {
 			c.VerifyTokenPrivateKey, c.VerifyTokenPublicKeys = good, pemLine(t, p384.Public())
 		}},
-		{"empty issuer", "VERIFY_TOKEN_ISSUER", func(c *Config) { c.VerifyTokenIssuer = "" }},
+		{"issuer with a tab", "VERIFY_TOKEN_ISSUER", func(c *Config) { c.VerifyTokenIssuer = "a\tb" }},
 		{"audience with a newline", "VERIFY_TOKEN_AUDIENCE", func(c *Config) { c.VerifyTokenAudience = "a\nb" }},
 	}
 	for _, tt := range tests {
@@ -169,5 +172,23 @@ func TestTokenConfig(t *testing.T) {
 	c.VerifyTokenPrivateKey, c.VerifyTokenPublicKeys = good, pemLine(t, key.Public())
 	if err := c.Validate(); err != nil {
 		t.Errorf("a good key pair: %v", err)
+	}
+}
+
+// TestTokenIssuerDefault: a Config built by hand, without
+// VERIFY_TOKEN_ISSUER, issues tokens as smsverify.
+func TestTokenIssuerDefault(t *testing.T) {
+	c := defaultConfig()
+	c.VerifyTokenIssuer, c.VerifyTokenSecret = "", tokenSecret
+	iss, err := c.tokenIssuer(time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := iss.Issue(verifytoken.Claims{PhoneNumber: "13800000000", CountryCode: "86"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if claims, err := iss.Verify(tok); err != nil || claims.Issuer != verifytoken.IssuerName {
+		t.Errorf("iss %v (%v), want %s", claims, err, verifytoken.IssuerName)
 	}
 }
