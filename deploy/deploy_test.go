@@ -1,6 +1,7 @@
 package deploy_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -14,6 +15,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"smsverify/api"
 	"smsverify/function"
 )
 
@@ -77,7 +79,11 @@ func TestChecksCatchBreakage(t *testing.T) {
 		{checkEmpty, "template.yaml", "  CaptchaActions:\n    Type: String\n    Default: send", "  CaptchaActions:\n    Type: String\n    Default: ''"},
 		{checkEmpty, "s.yaml", "${env('LIMIT_STORE', 'memory')}", "${env('LIMIT_STORE')}"},
 		{checkEmpty, "s.yaml", "${env('LIMIT_MEMORY_MAX_KEYS', '200000')}", "${env('LIMIT_MEMORY_MAX_KEYS')}"},
-		{checkEmpty, "s.yaml", "${env('LIMIT_KEY_PREFIX', '{smsverify}:')}", "${env('LIMIT_KEY_PREFIX', '')}"},
+		{checkEmpty, "s.yaml", "${env('LIMIT_KEY_PREFIX', vars.limitKeyPrefix)}", "${env('LIMIT_KEY_PREFIX', '')}"},
+		{checkEmpty, "s.yaml", "limitKeyPrefix: '{smsverify}:'", "limitKeyPrefix: ''"},
+		{checkEnvS, "s.yaml", "vars.limitKeyPrefix)", "vars.keyPrefix)"},
+		{checkSExpr, "s.yaml", "${env('LIMIT_KEY_PREFIX', vars.limitKeyPrefix)}", "${env('LIMIT_KEY_PREFIX', '{smsverify}:')}"},
+		{checkSExpr, "s.yaml", "${env('FC_REGION', 'cn-hangzhou')}", "${env('FC_REGION', 'cn-hangzhou'}"},
 		{checkSecrets, "s.yaml", "${env('LIMIT_KEY_SECRET', '')}", "${env('LIMIT_KEY_SECRET', 'a-literal-limit-key-secret-0123456789')}"},
 		{checkSecrets, "template.yaml", "  LimitKeySecret:\n    Type: String\n    NoEcho: true\n", "  LimitKeySecret:\n    Type: String\n"},
 		{checkEnvT, "template.yaml", "LIMIT_MEMORY_MAX_KEYS: !Ref LimitMemoryMaxKeys", "LIMIT_MEMORY_KEYS: !Ref LimitMemoryMaxKeys"},
@@ -87,6 +93,8 @@ func TestChecksCatchBreakage(t *testing.T) {
 		{checkRoutes, "template.yaml", "Path: /healthz", "Path: /health"},
 		{checkRoutes, "template.yaml", "        Default:\n          Type: HttpApi\n", ""},
 		{checkRoutes, "s.yaml", "              - OPTIONS\n", ""},
+		{checkRoutes, "s.yaml", "              - HEAD\n", ""},
+		{checkRoutes, "s.yaml", "              - OPTIONS\n", "              - OPTIONS\n              - PUT\n"},
 		{checkRoutes, "s.yaml", "authType: anonymous", "authType: function"},
 		{checkEvery, "template.yaml", "          SMS_TEST_NUMBERS: !Ref SmsTestNumbers\n", ""},
 		{checkEvery, "s.yaml", "        IDEMPOTENCY_TTL: ${env('IDEMPOTENCY_TTL', '24h')}\n", ""},
@@ -138,6 +146,7 @@ const (
 	checkSQS     = "SQS source is optional and reports batch item failures"
 	checkRoutes  = "HTTP entry points reach every route"
 	checkEvery   = "every Config variable is deployed or listed as left to its default"
+	checkSExpr   = "s.yaml expressions end where Serverless Devs ends them"
 )
 
 // check is one named rule over the parsed files; it returns the problems.
@@ -158,6 +167,7 @@ func checks() []check {
 		{checkSQS, checkSQSSource},
 		{checkRoutes, checkHTTPRoutes},
 		{checkEvery, checkEveryVarDeployed},
+		{checkSExpr, checkSExpressions},
 	}
 }
 
@@ -167,6 +177,9 @@ type deployFiles struct {
 	tpl  map[string]any // template.yaml; short-form tags (!Ref) in long form ({"Ref": …})
 	make *makefile
 	cfg  map[string]configVar // function.Config's variables
+	// apiMethods are the HTTP methods of api/openapi.json's operations,
+	// upper case, sorted.
+	apiMethods []string
 }
 
 // loadFiles reads and parses the deploy files; edit (if not nil) may change
@@ -183,7 +196,7 @@ func loadFiles(t *testing.T, edit func(name, text string) string) deployFiles {
 		}
 		return string(b)
 	}
-	f := deployFiles{cfg: configVars(t), make: parseMakefile(read("Makefile"))}
+	f := deployFiles{cfg: configVars(t), make: parseMakefile(read("Makefile")), apiMethods: openAPIMethods(t)}
 	var err error
 	if f.s, err = decodeYAML(read("s.yaml")); err != nil {
 		t.Fatalf("s.yaml: %v", err)
@@ -192,6 +205,34 @@ func loadFiles(t *testing.T, edit func(name, text string) string) deployFiles {
 		t.Fatalf("template.yaml: %v", err)
 	}
 	return f
+}
+
+// openAPIMethods returns the methods of the OpenAPI document's operations.
+func openAPIMethods(t *testing.T) []string {
+	t.Helper()
+	var doc struct {
+		Paths map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(api.OpenAPI(), &doc); err != nil {
+		t.Fatalf("api/openapi.json: %v", err)
+	}
+	var out []string
+	for _, item := range doc.Paths {
+		for k := range item {
+			// The fixed fields of a Path Item Object that name operations.
+			switch k {
+			case "get", "put", "post", "delete", "options", "head", "patch", "trace":
+				if m := strings.ToUpper(k); !slices.Contains(out, m) {
+					out = append(out, m)
+				}
+			}
+		}
+	}
+	if len(out) == 0 {
+		t.Fatal("api/openapi.json has no operations")
+	}
+	slices.Sort(out)
+	return out
 }
 
 // configVar is one variable function.Config reads.
@@ -229,8 +270,12 @@ func checkEnvVarsS(f deployFiles) []string {
 			if _, ok := f.cfg[name]; !ok {
 				p = append(p, fmt.Sprintf("s.yaml %s sets %s, which function.Config does not read", r.name, name))
 			}
-			if ref, ok := parseEnvRef(v); ok && ref.name != name {
+			ref, ok := f.envRef(v)
+			if ok && ref.name != name {
 				p = append(p, fmt.Sprintf("s.yaml %s sets %s from ${env('%s')}: use the same name", r.name, name, ref.name))
+			}
+			if ok && ref.varKey != "" && !ref.varFound {
+				p = append(p, fmt.Sprintf("s.yaml %s: the default of %s is vars.%s, which vars lacks", r.name, name, ref.varKey))
 			}
 		}
 	}
@@ -496,7 +541,7 @@ func checkSecretValues(f deployFiles) []string {
 			if !isSecret(name) {
 				continue
 			}
-			if ref, ok := parseEnvRef(v); !ok || ref.def != "" {
+			if ref, ok := f.envRef(v); !ok || ref.def != "" {
 				p = append(p, fmt.Sprintf("s.yaml %s: secret %s must be ${env('%s', '')}, not a literal or a default", r.name, name, name))
 			}
 		}
@@ -531,7 +576,7 @@ func checkEmptyOverrides(f deployFiles) []string {
 			if def == "" {
 				continue
 			}
-			if ref, ok := parseEnvRef(v); ok && !ref.hasDef {
+			if ref, ok := f.envRef(v); ok && !ref.hasDef {
 				p = append(p, fmt.Sprintf("s.yaml %s: %s needs a default, ${env('%s', '%s')}", r.name, name, name, def))
 			} else if (ok && ref.def == "") || (!ok && str(v) == "") {
 				p = append(p, fmt.Sprintf("s.yaml %s: %s may be empty, which replaces its default %q", r.name, name, def))
@@ -624,9 +669,14 @@ func checkHTTPRoutes(f deployFiles) []string {
 				p = append(p, fmt.Sprintf("s.yaml %s http trigger authType is %q, want anonymous", r.name, got))
 			}
 			methods := seqOf(dig(tr, "triggerConfig", "methods"))
-			for _, m := range []string{"POST", "GET", "OPTIONS"} {
+			for _, m := range f.apiMethods {
 				if !slices.Contains(methods, any(m)) {
-					p = append(p, fmt.Sprintf("s.yaml %s http trigger lacks method %s", r.name, m))
+					p = append(p, fmt.Sprintf("s.yaml %s http trigger lacks method %s, which api/openapi.json lists", r.name, m))
+				}
+			}
+			for _, m := range methods {
+				if !slices.Contains(f.apiMethods, str(m)) {
+					p = append(p, fmt.Sprintf("s.yaml %s http trigger allows method %v, which no route of api/openapi.json has", r.name, m))
 				}
 			}
 		}
@@ -695,16 +745,20 @@ func templateEnvs(f deployFiles) []templateEnv {
 	return out
 }
 
-// envRef is a Serverless Devs ${env('NAME')} or ${env('NAME', 'default')}.
+// envRef is a Serverless Devs ${env('NAME')} or ${env('NAME', default)},
+// where default is a quoted string or vars.KEY (an entry of s.yaml's vars).
 type envRef struct {
 	name, def string
 	hasDef    bool
+	varKey    string // the default's vars key, when it names one
+	varFound  bool   // vars holds varKey
 }
 
-var envRefRe = regexp.MustCompile(`^\$\{env\(\s*['"]([^'"]+)['"]\s*(?:,\s*['"]([^'"]*)['"]\s*)?\)\}$`)
+var envRefRe = regexp.MustCompile(`^\$\{env\(\s*['"]([^'"]+)['"]\s*(?:,\s*(?:['"]([^'"]*)['"]|vars\.([A-Za-z_][A-Za-z0-9_]*))\s*)?\)\}$`)
 
-// parseEnvRef reports whether v is exactly one ${env(...)} expression.
-func parseEnvRef(v any) (envRef, bool) {
+// envRef reports whether v is exactly one ${env(...)} expression, with a
+// vars.KEY default resolved from s.yaml's vars.
+func (f deployFiles) envRef(v any) (envRef, bool) {
 	s, ok := v.(string)
 	if !ok {
 		return envRef{}, false
@@ -713,11 +767,75 @@ func parseEnvRef(v any) (envRef, bool) {
 	if m == nil {
 		return envRef{}, false
 	}
-	r := envRef{name: s[m[2]:m[3]], hasDef: m[4] >= 0}
-	if r.hasDef {
-		r.def = s[m[4]:m[5]]
+	r := envRef{name: s[m[2]:m[3]]}
+	switch {
+	case m[4] >= 0:
+		r.hasDef, r.def = true, s[m[4]:m[5]]
+	case m[6] >= 0:
+		r.hasDef, r.varKey = true, s[m[6]:m[7]]
+		var d any
+		d, r.varFound = mapOf(f.s["vars"])[r.varKey]
+		r.def = str(d)
 	}
 	return r, true
+}
+
+// sExprRe is how Serverless Devs finds a template expression: from ${ to the
+// first closing brace.
+var sExprRe = regexp.MustCompile(`\$\{([\w\W]*?)\}`)
+
+// checkSExpressions finds the expressions of s.yaml that Serverless Devs
+// cuts short: a closing brace inside a string ends the expression there
+// (CompileError: missing ) after argument list), so what it compiles must
+// have balanced quotes and parentheses.
+func checkSExpressions(f deployFiles) []string {
+	var p []string
+	var walk func(at string, v any)
+	walk = func(at string, v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, x := range v {
+				walk(at+"."+k, x)
+			}
+		case []any:
+			for i, x := range v {
+				walk(fmt.Sprintf("%s[%d]", at, i), x)
+			}
+		case string:
+			for _, m := range sExprRe.FindAllStringSubmatch(v, -1) {
+				if !balanced(m[1]) {
+					p = append(p, fmt.Sprintf("s.yaml%s: %q is not a whole expression: Serverless Devs ends one at its first } (a default holding braces belongs in vars)", at, m[0]))
+				}
+			}
+		}
+	}
+	walk("", f.s)
+	slices.Sort(p)
+	return p
+}
+
+// balanced reports whether a JavaScript expression closes every quote and
+// parenthesis it opens (no escapes or template strings: s.yaml uses none).
+func balanced(expr string) bool {
+	depth, quote := 0, rune(0)
+	for _, r := range expr {
+		switch {
+		case quote != 0:
+			if r == quote {
+				quote = 0
+			}
+		case r == '\'' || r == '"':
+			quote = r
+		case r == '(':
+			depth++
+		case r == ')':
+			depth--
+			if depth < 0 {
+				return false
+			}
+		}
+	}
+	return quote == 0 && depth == 0
 }
 
 // dig walks nested maps; nil when a key is missing.
