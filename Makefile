@@ -1,6 +1,7 @@
 # One build entry point for both platforms (GNU make).
 #
-#   make build   dist/lambda/bootstrap  AWS Lambda, runtime provided.al2023 (template.yaml)
+#   make build   dist/lambda/bootstrap  AWS Lambda, runtime provided.al2023 (template.yaml),
+#                                       GOARCH=$(ARCH): amd64, or arm64 with make ARCH=arm64
 #                dist/aliyunfc/main     Function Compute 3.0, runtime go1 (s.yaml)
 #                and dist/lambda.zip, dist/aliyunfc.zip when `zip` is installed
 #   make test    go test -race ./...
@@ -13,9 +14,11 @@
 # FC_BIN and the go build commands on one line each.
 
 GO ?= go
-# Lambda architecture: amd64 (template.yaml Architectures: x86_64) or arm64
-# (then set Architectures: arm64 in template.yaml as well). Function Compute's
-# go1 runtime is x86_64 only, so the FC binary is always amd64.
+# Lambda architecture: amd64 (template.yaml parameter Architecture=x86_64, the
+# default) or arm64 (Architecture=arm64: Graviton, about 20% cheaper per GB-s).
+# sam build does not tell make the parameter, so pass both:
+#   ARCH=arm64 sam build --parameter-overrides Architecture=arm64
+# Function Compute's go1 runtime is x86_64 only: the FC binary is always amd64.
 ARCH ?= amd64
 
 LAMBDA_BIN := dist/lambda/bootstrap

@@ -57,7 +57,11 @@ func TestChecksCatchBreakage(t *testing.T) {
 		{checkLambda, "template.yaml", "Runtime: provided.al2023", "Runtime: provided.al2"},
 		{checkLambda, "template.yaml", "BuildMethod: makefile", "BuildMethod: go1.x"},
 		{checkLambda, "template.yaml", "CodeUri: .", "CodeUri: adapters/lambda/"},
-		{checkLambda, "template.yaml", "        - x86_64", "        - arm64"},
+		{checkLambda, "template.yaml", "    Default: x86_64\n", "    Default: arm64\n"},
+		{checkLambda, "template.yaml", "AllowedValues: [x86_64, arm64]", "AllowedValues: [x86_64]"},
+		{checkLambda, "template.yaml", "        - !Ref Architecture ", "        - arm64 "},
+		{checkLambda, "Makefile", "$(filter $(ARCH),amd64 arm64)", "$(filter $(ARCH),amd64)"},
+		{checkLambda, "Makefile", "GOOS=linux GOARCH=$(ARCH) CGO_ENABLED=0 $(GO) build -trimpath -tags", "GOOS=linux GOARCH=amd64 CGO_ENABLED=0 $(GO) build -trimpath -tags"},
 		{checkLambda, "Makefile", "build-SmsVerifyFunction: lambda", "build-Function: lambda"},
 		{checkLambda, "Makefile", "-tags lambda.norpc ", ""},
 		{checkLambda, "Makefile", "LAMBDA_BIN := dist/lambda/bootstrap", "LAMBDA_BIN := dist/lambda/main"},
@@ -465,14 +469,7 @@ func checkLambdaBuild(f deployFiles) []string {
 		if got := path.Clean(str(fn.props["CodeUri"])); got != "." {
 			p = append(p, fmt.Sprintf("template.yaml %s CodeUri is %q, want . (the directory holding the Makefile)", fn.id, got))
 		}
-		archs := seqOf(fn.props["Architectures"])
-		arch := "x86_64"
-		if len(archs) == 1 {
-			arch = str(archs[0])
-		}
-		if want := map[string]string{"amd64": "x86_64", "arm64": "arm64"}[lb.env["GOARCH"]]; arch != want {
-			p = append(p, fmt.Sprintf("template.yaml %s Architectures is %v, but the Makefile builds GOARCH=%s", fn.id, arch, lb.env["GOARCH"]))
-		}
+		p = append(p, checkArchitectures(f, fn, lb)...)
 		target := "build-" + fn.id
 		if _, ok := f.make.rules[target]; !ok {
 			p = append(p, fmt.Sprintf("Makefile has no target %s for sam build", target))
@@ -488,6 +485,71 @@ func checkLambdaBuild(f deployFiles) []string {
 		if !copied {
 			p = append(p, fmt.Sprintf("Makefile %s does not `cp %s $(ARTIFACTS_DIR)/bootstrap`", target, lb.out))
 		}
+	}
+	return p
+}
+
+// goarchOf maps Lambda's Architectures values to GOARCH.
+var goarchOf = map[string]string{"x86_64": "amd64", "arm64": "arm64"}
+
+// lambdaArchitectures returns the architectures a SAM function may deploy
+// with, the first being its default: a literal Architectures entry, or the
+// AllowedValues of the parameter it names, the Default first.
+func lambdaArchitectures(f deployFiles, fn samFunction) ([]string, error) {
+	archs := seqOf(fn.props["Architectures"])
+	if len(archs) == 0 {
+		return []string{"x86_64"}, nil // Lambda's default
+	}
+	if len(archs) != 1 {
+		return nil, fmt.Errorf("template.yaml %s Architectures has %d entries, want 1", fn.id, len(archs))
+	}
+	if a := str(archs[0]); a != "" {
+		return []string{a}, nil
+	}
+	ref := str(dig(archs[0], "Ref"))
+	param := mapOf(mapOf(f.tpl["Parameters"])[ref])
+	if param == nil {
+		return nil, fmt.Errorf("template.yaml %s Architectures is neither a literal nor a !Ref to a parameter", fn.id)
+	}
+	def := str(param["Default"])
+	out := []string{def}
+	for _, v := range seqOf(param["AllowedValues"]) {
+		if a := str(v); a != def {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// makeArchs returns the values the Makefile accepts for ARCH: the list of
+// its $(filter $(ARCH),…) guard.
+var makeArchRe = regexp.MustCompile(`\$\(filter \$\(ARCH\),([^)]*)\)`)
+
+func checkArchitectures(f deployFiles, fn samFunction, lb goBuild) []string {
+	archs, err := lambdaArchitectures(f, fn)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	var p []string
+	if got, want := goarchOf[archs[0]], lb.env["GOARCH"]; got != want {
+		p = append(p, fmt.Sprintf("template.yaml %s deploys %s by default, but the Makefile builds GOARCH=%s by default", fn.id, archs[0], want))
+	}
+	var accepted []string
+	if m := makeArchRe.FindStringSubmatch(f.make.text); m != nil {
+		accepted = strings.Fields(m[1])
+	}
+	for _, want := range []string{"x86_64", "arm64"} {
+		if !slices.Contains(archs, want) {
+			p = append(p, fmt.Sprintf("template.yaml %s cannot deploy %s: make the Architecture parameter allow it", fn.id, want))
+		}
+	}
+	for _, a := range archs {
+		if g := goarchOf[a]; g == "" || !slices.Contains(accepted, g) {
+			p = append(p, fmt.Sprintf("template.yaml %s may deploy %s, which the Makefile's ARCH (%v) cannot build", fn.id, a, accepted))
+		}
+	}
+	if !strings.Contains(lb.raw, "GOARCH=$(ARCH)") {
+		p = append(p, fmt.Sprintf("Makefile builds %s without GOARCH=$(ARCH)", lb.out))
 	}
 	return p
 }
@@ -938,6 +1000,7 @@ func plain(n *yaml.Node) (any, error) {
 // makefile is the little of GNU make the checks need: variables, rules,
 // prerequisites and recipes. Conditionals are skipped.
 type makefile struct {
+	text  string // as written
 	vars  map[string]string
 	rules map[string]*rule
 	first string // first ordinary target
@@ -956,7 +1019,7 @@ var (
 )
 
 func parseMakefile(text string) *makefile {
-	m := &makefile{vars: map[string]string{}, rules: map[string]*rule{}}
+	m := &makefile{text: text, vars: map[string]string{}, rules: map[string]*rule{}}
 	text = strings.ReplaceAll(text, "\\\n", " ")
 	var cur []*rule
 	for line := range strings.SplitSeq(text, "\n") {
@@ -1070,8 +1133,9 @@ func (m *makefile) buildsFrom(target string) []goBuild {
 func (m *makefile) buildOf(pkg string) (goBuild, error) {
 	var found []goBuild
 	for tg := range m.rules {
-		for _, l := range m.recipe(tg) {
+		for i, l := range m.recipe(tg) {
 			if b, ok := parseGoBuild(l); ok && path.Clean(b.pkg) == pkg {
+				b.raw = m.rules[tg].recipe[i]
 				found = append(found, b)
 			}
 		}
@@ -1087,6 +1151,7 @@ func (m *makefile) buildOf(pkg string) (goBuild, error) {
 
 // goBuild is one `[ENV=…] go build [flags] -o OUT PKG` recipe line.
 type goBuild struct {
+	raw       string // the recipe line as written, unexpanded
 	env       map[string]string
 	flags     []string // normalized as -name=value or -name
 	out, tags string

@@ -13,39 +13,59 @@ import (
 const maxLambdaBootstrap = 8 << 20
 
 // TestLambdaBootstrapSize builds the Lambda bootstrap with the Makefile's
-// own command (a link from the build cache after `make build`; about 40 s
-// of CPU from a cold cache; skipped with -short) and holds it under 8 MiB.
+// own command for every architecture template.yaml may deploy (x86_64 and
+// arm64: CI cross-builds both; a link from the build cache after `make
+// build`, about 40 s of CPU each from a cold cache; skipped with -short) and
+// holds each under 8 MiB.
 func TestLambdaBootstrapSize(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: builds the Lambda bootstrap")
 	}
-	lb, err := loadFiles(t, nil).make.buildOf("adapters/lambda")
+	f := loadFiles(t, nil)
+	lb, err := f.make.buildOf("adapters/lambda")
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := filepath.Join(t.TempDir(), "bootstrap")
-	args := []string{"build"}
-	for _, f := range lb.flags {
-		if !strings.HasPrefix(f, "-o=") {
-			args = append(args, f)
-		}
+	fns := samFunctions(f)
+	if len(fns) == 0 {
+		t.Fatal("template.yaml has no AWS::Serverless::Function")
 	}
-	cmd := exec.Command("go", append(args, "-o="+out, lb.pkg)...)
-	cmd.Dir = root
-	cmd.Env = os.Environ()
-	for k, v := range lb.env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("%v: %v\n%s", cmd.Args, err, msg)
-	}
-	fi, err := os.Stat(out)
+	archs, err := lambdaArchitectures(f, fns[0])
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fi.Size() >= maxLambdaBootstrap {
-		t.Errorf("the stripped Lambda bootstrap (%s) is %d bytes (%.2f MiB), want under %d (8 MiB): "+
-			"a new dependency? `go version -m` on it lists the modules", lb.out, fi.Size(), float64(fi.Size())/(1<<20), maxLambdaBootstrap)
+	for _, arch := range archs {
+		t.Run(arch, func(t *testing.T) {
+			goarch := goarchOf[arch]
+			if goarch == "" {
+				t.Fatalf("no GOARCH for Lambda architecture %q", arch)
+			}
+			out := filepath.Join(t.TempDir(), "bootstrap")
+			args := []string{"build"}
+			for _, f := range lb.flags {
+				if !strings.HasPrefix(f, "-o=") {
+					args = append(args, f)
+				}
+			}
+			cmd := exec.Command("go", append(args, "-o="+out, lb.pkg)...)
+			cmd.Dir = root
+			cmd.Env = os.Environ()
+			for k, v := range lb.env {
+				cmd.Env = append(cmd.Env, k+"="+v)
+			}
+			cmd.Env = append(cmd.Env, "GOARCH="+goarch) // make ARCH=…
+			if msg, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("GOARCH=%s %v: %v\n%s", goarch, cmd.Args, err, msg)
+			}
+			fi, err := os.Stat(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fi.Size() >= maxLambdaBootstrap {
+				t.Errorf("the stripped Lambda bootstrap (%s, GOARCH=%s) is %d bytes (%.2f MiB), want under %d (8 MiB): "+
+					"a new dependency? `go version -m` on it lists the modules", lb.out, goarch, fi.Size(), float64(fi.Size())/(1<<20), maxLambdaBootstrap)
+			}
+			t.Logf("%s GOARCH=%s: %d bytes (%.2f MiB)", lb.out, goarch, fi.Size(), float64(fi.Size())/(1<<20))
+		})
 	}
-	t.Logf("%s: %d bytes (%.2f MiB)", lb.out, fi.Size(), float64(fi.Size())/(1<<20))
 }
