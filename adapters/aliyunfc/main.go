@@ -10,6 +10,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 
@@ -22,5 +23,10 @@ func main() {
 		fmt.Fprintln(os.Stderr, "smsverify:", err)
 		os.Exit(1)
 	}
+	// Open the upstream connections while the runtime starts, in parallel
+	// with the first invocation and not on its path
+	// (function.Service.Warm). An initializer (fc.RegisterInitializerFunction)
+	// would run before the first invocation and hold it back until done.
+	go func() { _ = h.svc.Warm(context.Background()) }()
 	fc.Start(h.invoke)
 }

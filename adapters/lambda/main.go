@@ -11,6 +11,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 
@@ -22,6 +23,12 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
+	}
+	// Open the upstream connections during Lambda's init phase, in
+	// parallel with the runtime's start and the first invocation, not on
+	// its path (function.Service.Warm).
+	if w, ok := h.svc.(interface{ Warm(context.Context) error }); ok {
+		go func() { _ = w.Warm(context.Background()) }()
 	}
 	lambda.Start(h.handle)
 }

@@ -74,6 +74,12 @@ func run(ctx context.Context, out, logw io.Writer, h hooks) error {
 		return err
 	}
 	defer svc.Close()
+	warmed := make(chan struct{})
+	go func() { // the upstream connections, opened while the server starts
+		defer close(warmed)
+		_ = svc.Warm(ctx)
+	}()
+	defer func() { <-warmed }() // before svc.Close: deferred calls run last first
 	mux.Handle("/", svc)
 	if fake != nil {
 		cors := emulatorCORS(svc, len(cfg.CORSAllowedOrigins) == 0)

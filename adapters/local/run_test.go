@@ -234,6 +234,10 @@ type gatedUpstream struct {
 }
 
 func (g *gatedUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost { // the start's warm-up (function.Service.Warm): not gated
+		g.fake.ServeHTTP(w, r)
+		return
+	}
 	g.arrived <- struct{}{}
 	select {
 	case <-g.release:
@@ -388,5 +392,32 @@ func TestUncleanPathGetsJSON404(t *testing.T) {
 	}
 	if n := strings.Count(logs.String(), "(unknown path)"); n != 3 {
 		t.Errorf("%d access-log lines for the unclean paths, want 3:\n%s", n, logs.String())
+	}
+}
+
+// TestRunWarmsUpstream: as it starts, the server opens its connection to
+// Dypnsapi (function.Service.Warm) before any request asks for it.
+func TestRunWarmsUpstream(t *testing.T) {
+	clearCredentials(t)
+	heads := make(chan string, 1)
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case heads <- r.Method + " " + r.URL.Path:
+		default:
+		}
+	}))
+	t.Cleanup(upstream.Close)
+	setCredentials(t, upstream.URL)
+	t.Setenv("HOST", "127.0.0.1")
+	t.Setenv("PORT", "0")
+	ctx, stop := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, &syncbuf.Buffer{}, &syncbuf.Buffer{}, hooks{}) }()
+	if got := wait(t, heads, "warm-up request"); got != "HEAD /" {
+		t.Errorf("first upstream request: %s, want HEAD /", got)
+	}
+	stop()
+	if err := wait(t, done, "return from run"); err != nil {
+		t.Errorf("run: %v", err)
 	}
 }

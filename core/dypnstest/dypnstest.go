@@ -206,8 +206,9 @@ func (f *Fake) CheckCount() int64 { return f.checks.Load() }
 // stops waiting when its client goes away or the fake is closed.
 func (f *Fake) SetLatency(d time.Duration) { f.latency.Store(int64(d)) }
 
-// FailNext makes the next n requests answer with kind, after any faults
-// already queued. n <= 0 clears the queue. It panics on an unknown kind.
+// FailNext makes the next n POST requests (the calls of actions) answer
+// with kind, after any faults already queued; another method, such as a
+// client's connection warm-up (core.Client.Warm), takes no fault. n <= 0 clears the queue. It panics on an unknown kind.
 func (f *Fake) FailNext(n int, kind Fault) {
 	if kind < FaultUnavailable || kind > FaultInternal {
 		panic("dypnstest: FailNext with unknown " + kind.String())
@@ -263,9 +264,11 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !f.wait(r.Context()) {
 		return // the client went away: nobody to answer
 	}
-	if kind, ok := f.nextFault(); ok {
-		f.serveFault(w, r, kind)
-		return
+	if r.Method == http.MethodPost {
+		if kind, ok := f.nextFault(); ok {
+			f.serveFault(w, r, kind)
+			return
+		}
 	}
 	now := f.now()
 	action, params, gerr := f.authenticate(r, now)
