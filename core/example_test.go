@@ -63,3 +63,22 @@ func ExampleClient_Check() {
 	// PASS true
 	// UNKNOWN false
 }
+
+func ExampleClient_Warm() {
+	srv := dypnstest.NewServer(dypnstest.Options{}) // a fake Dypnsapi on loopback
+	defer srv.Close()
+
+	c, err := core.NewClient(core.Options{Endpoint: srv.URL, Credentials: core.StaticCredentials(dypnstest.TestCredentials())})
+	if err != nil {
+		panic(err)
+	}
+	// At the process's start: the first Send finds the connection open.
+	warmed := make(chan error, 1)
+	go func() { warmed <- c.Warm(context.Background()) }()
+
+	fmt.Println("warm-up:", <-warmed)
+	fmt.Println("actions called:", srv.SendCount()+srv.CheckCount())
+	// Output:
+	// warm-up: <nil>
+	// actions called: 0
+}
