@@ -27,6 +27,8 @@ func (echoService) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(b)
 }
 
+func (echoService) Warm(context.Context) error { return nil }
+
 func (echoService) Invoke(_ context.Context, payload []byte) ([]byte, error) {
 	return []byte(`{"Code":"OK"}`), nil
 }

@@ -20,6 +20,7 @@ import (
 type service interface {
 	http.Handler
 	Invoke(ctx context.Context, payload []byte) ([]byte, error)
+	Warm(ctx context.Context) error // opens the upstream connections (main, at init)
 }
 
 // handler serves every Lambda event kind with one service.

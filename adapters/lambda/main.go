@@ -27,8 +27,6 @@ func main() {
 	// Open the upstream connections during Lambda's init phase, in
 	// parallel with the runtime's start and the first invocation, not on
 	// its path (function.Service.Warm).
-	if w, ok := h.svc.(interface{ Warm(context.Context) error }); ok {
-		go func() { _ = w.Warm(context.Background()) }()
-	}
+	go func() { _ = h.svc.Warm(context.Background()) }()
 	lambda.Start(h.handle)
 }
