@@ -109,6 +109,17 @@ func TestRuntimeAPI(t *testing.T) {
 
 	fake := dypnstest.NewServer(dypnstest.Options{Credentials: []core.Credentials{stsCreds}})
 	t.Cleanup(fake.Close)
+	warmed := make(chan string, 1) // the first request that is no action call
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			select {
+			case warmed <- r.Method + " " + r.URL.Path:
+			default:
+			}
+		}
+		fake.ServeHTTP(w, r)
+	}))
+	t.Cleanup(upstream.Close)
 
 	api := &runtimeAPI{
 		queue: make(chan invocation, 4), results: make(chan result, 4), done: make(chan struct{}),
@@ -121,7 +132,7 @@ func TestRuntimeAPI(t *testing.T) {
 	child := exec.CommandContext(ctx, bin)
 	child.Env = []string{
 		"FC_RUNTIME_API=" + strings.TrimPrefix(srv.URL, "http://"),
-		"DYPNS_ENDPOINT=" + fake.URL,
+		"DYPNS_ENDPOINT=" + upstream.URL,
 		"LIMIT_STORE=memory",
 	}
 	out := &syncbuf.Buffer{}
@@ -207,5 +218,16 @@ func TestRuntimeAPI(t *testing.T) {
 
 	if strings.Contains(out.String(), phone) || strings.Contains(out.String(), `":"`+codes[0].VerifyCode+`"`) {
 		t.Errorf("the function's output names the phone number or the code:\n%s", out.String())
+	}
+
+	// 5: the start opened the Dypnsapi connection (function.Service.Warm),
+	// unsigned: it needs no invocation's credentials.
+	select {
+	case got := <-warmed:
+		if got != "HEAD /" {
+			t.Errorf("warm-up request: %s, want HEAD /", got)
+		}
+	case <-time.After(30 * time.Second): // a guard against a hang, not a timing assertion
+		t.Error("the function sent no warm-up request")
 	}
 }

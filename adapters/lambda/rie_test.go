@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -54,7 +55,19 @@ func TestRIE(t *testing.T) {
 
 	fake := dypnstest.NewServer(dypnstest.Options{})
 	t.Cleanup(fake.Close) // runs after the RIE is stopped
-	base := startRIE(ctx, t, rie, bootstrap, dir, fake.URL)
+
+	warmed := make(chan string, 1) // the first request that is no action call
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			select {
+			case warmed <- r.Method + " " + r.URL.Path:
+			default:
+			}
+		}
+		fake.ServeHTTP(w, r)
+	}))
+	t.Cleanup(upstream.Close)
+	base := startRIE(ctx, t, rie, bootstrap, dir, upstream.URL)
 	client := &http.Client{Timeout: 30 * time.Second}
 
 	// 1. HTTP API v2: POST /send.
@@ -102,6 +115,16 @@ func TestRIE(t *testing.T) {
 	invokeRIE(ctx, t, client, base, "rie-bad-1", mustJSON(t, e), true, &fnErr)
 	if fnErr.ErrorType != platform.ErrorTypeInvalidEvent {
 		t.Fatalf("malformed event: got %+v, want a function error of type %s", fnErr, platform.ErrorTypeInvalidEvent)
+	}
+
+	// 5. The init phase opened the Dypnsapi connection (function.Service.Warm).
+	select {
+	case got := <-warmed:
+		if got != "HEAD /" {
+			t.Errorf("warm-up request: %s, want HEAD /", got)
+		}
+	case <-time.After(30 * time.Second): // a guard against a hang, not a timing assertion
+		t.Error("the bootstrap sent no warm-up request")
 	}
 }
 
