@@ -34,7 +34,9 @@ func tool(t *testing.T, name, require, install string) string {
 // serverlessDevs runs the Serverless Devs CLI (`s`) in a private HOME that
 // holds a dummy credential alias, so nothing of the user's ~/.s is read and
 // no real key is needed: `s preview` renders s.yaml locally (its
-// ${config('AccountID')} comes from the alias) and makes no network call.
+// ${config('AccountID')} comes from the alias) and needs no network (3.1.10
+// renders the same in a network namespace with no interface, `unshare -n`);
+// set-config.yml turns its usage reports off.
 type serverlessDevs struct {
 	bin, home string
 }
