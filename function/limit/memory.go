@@ -70,6 +70,9 @@ type window struct {
 type MemoryOptions struct {
 	// MaxKeys bounds the entries held; 0 means DefaultMemoryMaxKeys.
 	MaxKeys int
+	// Now is the clock of marks and idempotency records; nil means
+	// time.Now. (Allow and Refund take their time from the caller.)
+	Now func() time.Time
 }
 
 // NewMemory returns an empty single-instance Store holding at most
@@ -81,8 +84,11 @@ func NewMemoryWith(o MemoryOptions) *Memory {
 	if o.MaxKeys <= 0 {
 		o.MaxKeys = DefaultMemoryMaxKeys
 	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 	return &Memory{
-		now:       time.Now,
+		now:       o.Now,
 		seeds:     [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
 		maxKeys:   o.MaxKeys,
 		logs:      make(map[keyHash]window),
