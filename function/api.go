@@ -387,7 +387,8 @@ func (s *Service) send(ctx context.Context, c caller, body []byte, skip string, 
 		return nil, e
 	}
 	test := s.testNumber(req.PhoneNumber, al)
-	return s.idempotent(ctx, c, core.ActionSend, req, al, func() (any, *apiError) {
+	ir := idemRequest{action: core.ActionSend, params: req, cc: countryOf(req.CountryCode), phone: req.PhoneNumber}
+	return s.idempotent(ctx, c, ir, al, func() (any, *apiError) {
 		if e := s.checkCaptcha(ctx, c, captchaActionSend, body, al); e != nil {
 			return nil, e
 		}
@@ -553,12 +554,23 @@ func (s *Service) check(ctx context.Context, c caller, body []byte, skip string,
 		return nil, e
 	}
 	test := s.testNumber(req.PhoneNumber, al)
-	return s.idempotent(ctx, c, core.ActionCheck, req, al, func() (any, *apiError) {
-		if e := s.checkCaptcha(ctx, c, captchaActionCheck, body, al); e != nil {
-			return nil, e
+	// judge is what a check costs before it is answered: the captcha (when
+	// asked for) and the check limits.
+	judge := func(withCaptcha bool) *apiError {
+		if withCaptcha {
+			if e := s.checkCaptcha(ctx, c, captchaActionCheck, body, al); e != nil {
+				return e
+			}
 		}
 		l := s.checkLimits(c, req)
-		if e := s.allow(ctx, &l); e != nil {
+		return s.allow(ctx, &l)
+	}
+	ir := idemRequest{action: core.ActionCheck, params: req, cc: countryOf(req.CountryCode), phone: req.PhoneNumber}
+	if !c.trusted() {
+		ir.judge = judge
+	}
+	return s.idempotent(ctx, c, ir, al, func() (any, *apiError) {
+		if e := judge(true); e != nil {
 			return nil, e
 		}
 		if test {

@@ -265,19 +265,20 @@ func TestContract(t *testing.T) {
 	// Idempotency: a replay, a reused key, a duplicate while the first is
 	// in flight, a malformed key.
 	ie := newEnv(t, nil)
-	c.do(ie, 200, "", "POST", "/send", sendBody, HeaderIdempotencyKey, "k-1")
-	c.do(ie, 200, "", "POST", "/send", sendBody, HeaderIdempotencyKey, "k-1")
-	c.do(ie, 422, CodeIdempotencyKeyReused, "POST", "/send", `{"PhoneNumber":"13900000000"}`, HeaderIdempotencyKey, "k-1")
+	c.do(ie, 200, "", "POST", "/send", sendBody, HeaderIdempotencyKey, "k-1-0123456789abcdef")
+	c.do(ie, 200, "", "POST", "/send", sendBody, HeaderIdempotencyKey, "k-1-0123456789abcdef")
+	c.do(ie, 422, CodeIdempotencyKeyReused, "POST", "/send", sendBody[:len(sendBody)-1]+`,"OutId":"other"}`, HeaderIdempotencyKey, "k-1-0123456789abcdef")
+	c.do(ie, 400, CodeInvalidParameters, "POST", "/send", sendBody, HeaderIdempotencyKey, "k-1")
 	c.do(ie, 400, CodeInvalidParameters, "POST", "/send", sendBody, HeaderIdempotencyKey, strings.Repeat("k", 256))
 	g := newGate(t)
 	ge := newEnv(t, func(_ *Config, o *Options) { o.HTTPClient = &http.Client{Transport: g} })
 	firstDone := make(chan struct{})
 	go func() {
 		defer close(firstDone)
-		call(ge.svc, ipA, "/send", sendBody, HeaderIdempotencyKey, "k-2")
+		call(ge.svc, ipA, "/send", sendBody, HeaderIdempotencyKey, "k-2-0123456789abcdef")
 	}()
 	<-g.entered
-	c.do(ge, 409, CodeIdempotencyInProgress, "POST", "/send", sendBody, HeaderIdempotencyKey, "k-2")
+	c.do(ge, 409, CodeIdempotencyInProgress, "POST", "/send", sendBody, HeaderIdempotencyKey, "k-2-0123456789abcdef")
 	close(g.release)
 	<-firstDone
 

@@ -136,7 +136,7 @@ func (s *Service) serveAction(ctx context.Context, w http.ResponseWriter, r *htt
 		return e
 	}
 	al.Caller = c.kind
-	if c.idemKey, e = headerIdempotencyKey(r); e != nil {
+	if c.idemKey, e = headerIdempotencyKey(r, c); e != nil {
 		return e
 	}
 	body, e := readBody(w, r)

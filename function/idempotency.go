@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"smsverify/core"
 )
 
 // Idempotency keys (README: docs/api.md, Idempotency keys). A request that
@@ -23,6 +25,11 @@ const (
 	fieldIdempotencyKey = "IdempotencyKey"
 	// maxIdempotencyKeyLen bounds a key.
 	maxIdempotencyKeyLen = 255
+	// minPublicIdempotencyKeyLen is the shortest key a public caller may
+	// send: a key is its request's only secret against a replay by someone
+	// who knows the number, so it must be a fresh random value (a UUID v4
+	// is 36 characters); a shorter one is a counter or a word, and refused.
+	minPublicIdempotencyKeyLen = 16
 	// idemLeaseMargin is added to DYPNS_TIMEOUT for the lease of an
 	// in-flight record: it covers the store round trips and a captcha
 	// verification before the upstream call. A record whose instance died
@@ -72,15 +79,20 @@ func badIdempotencyKey(name string) *apiError {
 	return newError(CodeInvalidParameters, name+" must be 1 to "+strconv.Itoa(maxIdempotencyKeyLen)+" printable ASCII characters")
 }
 
-// headerIdempotencyKey reads the Idempotency-Key header: absent is "", and
-// an empty, malformed or repeated one is refused.
-func headerIdempotencyKey(r *http.Request) (string, *apiError) {
+// headerIdempotencyKey reads the Idempotency-Key header of c's request:
+// absent is "", and an empty, malformed or repeated one is refused, and so
+// is a public caller's key shorter than minPublicIdempotencyKeyLen.
+func headerIdempotencyKey(r *http.Request, c caller) (string, *apiError) {
 	vs, ok := r.Header[HeaderIdempotencyKey]
 	if !ok {
 		return "", nil
 	}
 	if len(vs) != 1 || !validIdempotencyKey(vs[0]) {
 		return "", badIdempotencyKey(HeaderIdempotencyKey + " header")
+	}
+	if !c.trusted() && len(vs[0]) < minPublicIdempotencyKeyLen {
+		return "", newError(CodeInvalidParameters, HeaderIdempotencyKey+" header must be at least "+
+			strconv.Itoa(minPublicIdempotencyKeyLen)+" characters: send a fresh random UUID for each user action")
 	}
 	return vs[0], nil
 }
@@ -130,13 +142,27 @@ func (r *replayed) eventBody() []byte {
 	return append(out, `"IdempotentReplayed":true}`+"\n"...)
 }
 
+// idemRequest is what the replay step knows of a request.
+type idemRequest struct {
+	action string
+	params any // the decoded parameters, with the server's defaults: fingerprinted
+	// cc and phone name the number, which namespaces a public caller's keys.
+	cc, phone string
+	// judge, when set (a public caller's check), is run before a stored
+	// record answers: a replay (judge(false)) or a key reused with other
+	// parameters (judge(true)) then costs what a fresh check costs (the
+	// check limits, and with judge(true) the captcha), and its refusal is
+	// the answer. So a key gives no free guess at the code.
+	judge func(captcha bool) *apiError
+}
+
 // idempotent runs the steps after decoding (captcha, limits, upstream) once
 // per idempotency key: the replay step. Without a key it just runs them.
 // With one it claims the key; a stored answer comes back as a *replayed,
 // and run's outcome is stored or, when it certainly never reached Alibaba,
 // the key is released.
-func (s *Service) idempotent(ctx context.Context, c caller, action string, params any, al *accessLog, run func() (any, *apiError)) (any, *apiError) {
-	h, rp, e := s.idemClaim(ctx, c, action, params, al)
+func (s *Service) idempotent(ctx context.Context, c caller, r idemRequest, al *accessLog, run func() (any, *apiError)) (any, *apiError) {
+	h, rp, e := s.idemClaim(ctx, c, r, al)
 	switch {
 	case e != nil:
 		return nil, e
@@ -150,29 +176,66 @@ func (s *Service) idempotent(ctx context.Context, c caller, action string, param
 // idemHeld is a claimed idempotency key, to complete or release.
 type idemHeld struct {
 	key, token string
+	ttl        time.Duration // how long the answer is kept
+}
+
+// idemStoreKey names c's key in the store. Trusted and event callers each
+// have one key space; a public caller's keys are namespaced by the action
+// and the number, so that a key chosen for one number never touches
+// another number's request: nobody can claim a key first for someone
+// else's number unless they know the number and the (random) key.
+func (s *Service) idemStoreKey(c caller, r *idemRequest) string {
+	if c.trusted() {
+		return s.secureHash(c.identity(), c.idemKey)
+	}
+	return s.secureHash(c.identity(), r.action, r.cc, r.phone, c.idemKey)
+}
+
+// idemTTL is how long an answer stays under its key: IDEMPOTENCY_TTL, and
+// for a public caller no longer than the longest per-number or per-address
+// window of the action. A public caller needs its answer for a retry, not
+// for a day, and records that outlive the limit windows would let someone
+// with many addresses keep the memory store full long after their windows
+// have gone (LIMIT_MEMORY_MAX_KEYS).
+func (s *Service) idemTTL(c caller, action string) time.Duration {
+	if c.trusted() {
+		return s.cfg.IdempotencyTTL
+	}
+	phone, ip := s.cfg.CheckLimitPerPhone, s.cfg.CheckLimitPerIP
+	if action == core.ActionSend {
+		phone, ip = s.cfg.SendLimitPerPhone, s.cfg.SendLimitPerIP
+	}
+	return min(s.cfg.IdempotencyTTL, max(phone.Per, ip.Per))
 }
 
 // idemClaim is the replay step: without a key it does nothing; with one it
 // claims the key for this caller and fingerprint. It returns what holds
 // the key (nil when no key) or the stored answer to give again, or an
 // error: the key is reused with other parameters (422), its first request
-// is still in flight (409), or the store is down (503).
-func (s *Service) idemClaim(ctx context.Context, c caller, action string, params any, al *accessLog) (*idemHeld, *replayed, *apiError) {
+// is still in flight (409), the judge refused (r.judge), or the store is
+// down (503).
+func (s *Service) idemClaim(ctx context.Context, c caller, r idemRequest, al *accessLog) (*idemHeld, *replayed, *apiError) {
 	if c.idemKey == "" {
 		return nil, nil, nil
 	}
-	key := s.secureHash(c.identity(), c.idemKey) // the store keeps idempotency records apart from limits
-	fp := s.idemFingerprint(action, params)
+	key := s.idemStoreKey(c, &r)
+	fp := s.idemFingerprint(r.action, r.params)
 	cl, err := s.store.Claim(ctx, key, fp, s.cfg.Timeout+idemLeaseMargin)
 	if err != nil {
 		return nil, nil, storeDown(err)
 	}
 	if cl.Token != "" {
-		return &idemHeld{key: key, token: cl.Token}, nil, nil
+		return &idemHeld{key: key, token: cl.Token, ttl: s.idemTTL(c, r.action)}, nil, nil
 	}
 	rec := cl.Existing
+	mismatch := rec.Fingerprint != fp
+	if r.judge != nil && (mismatch || rec.Done) {
+		if e := r.judge(mismatch); e != nil {
+			return nil, nil, e
+		}
+	}
 	switch {
-	case rec.Fingerprint != fp:
+	case mismatch:
 		return nil, nil, newError(CodeIdempotencyKeyReused, "this Idempotency-Key was used with other parameters; use a new key for a new request")
 	case !rec.Done:
 		e := newError(CodeIdempotencyInProgress, "a request with this Idempotency-Key is in progress; retry shortly")
@@ -205,9 +268,9 @@ func (s *Service) idemFinish(ctx context.Context, h *idemHeld, ans any, e *apiEr
 	case e != nil && !e.reached:
 		err = s.store.Release(ctx, h.key, h.token)
 	case e != nil:
-		err = s.store.Complete(ctx, h.key, h.token, e.Status, marshal(errorAnswer(e, RequestID(ctx))), s.cfg.IdempotencyTTL)
+		err = s.store.Complete(ctx, h.key, h.token, e.Status, marshal(errorAnswer(e, RequestID(ctx))), h.ttl)
 	default:
-		err = s.store.Complete(ctx, h.key, h.token, http.StatusOK, marshal(ans), s.cfg.IdempotencyTTL)
+		err = s.store.Complete(ctx, h.key, h.token, http.StatusOK, marshal(ans), h.ttl)
 	}
 	if err != nil && al.Err == nil {
 		al.Err = errors.Join(errors.New("idempotency record not saved"), err)

@@ -56,7 +56,7 @@ func wantCode(t *testing.T, what string, w *httptest.ResponseRecorder, m map[str
 func TestIdempotentSend(t *testing.T) {
 	e := newEnv(t, limits(func(c *Config) { c.SendLimitPerPhone = rate(t, "1/1h") }))
 	p := phone(1)
-	first, m := e.from(ipA, "/send", sendJSON(p), idemHeader, "order-1")
+	first, m := e.from(ipA, "/send", sendJSON(p), idemHeader, "order-1-0123456789abcdef")
 	ok(t, "first send", first, m)
 	wantFresh(t, "first send", first)
 	c := e.counts()
@@ -64,26 +64,33 @@ func TestIdempotentSend(t *testing.T) {
 	// A retry, even from another address, gets the same answer, with no
 	// upstream call and no limit taken (the per-number limit is 1/1h).
 	for i, ip := range []string{ipA, ipB, ipA} {
-		w, _ := e.from(ip, "/send", sendJSON(p), idemHeader, "order-1")
+		w, _ := e.from(ip, "/send", sendJSON(p), idemHeader, "order-1-0123456789abcdef")
 		wantReplay(t, fmt.Sprint("retry ", i), first, w)
 	}
 	// Naming a server default explicitly is the same request.
-	w, _ := e.from(ipA, "/send", `{"PhoneNumber":"`+p+`","TemplateCode":"100001"}`, idemHeader, "order-1")
+	w, _ := e.from(ipA, "/send", `{"PhoneNumber":"`+p+`","TemplateCode":"100001"}`, idemHeader, "order-1-0123456789abcdef")
 	wantReplay(t, "retry with the default template named", first, w)
 	e.unchanged(t, "replays", c)
 
 	// Same key, other parameters: refused, showing nothing of the first.
-	w, m = e.from(ipA, "/send", sendJSON(phone(2)), idemHeader, "order-1")
+	w, m = e.from(ipA, "/send", `{"PhoneNumber":"`+p+`","OutId":"other"}`, idemHeader, "order-1-0123456789abcdef")
 	wantCode(t, "reused key", w, m, http.StatusUnprocessableEntity, CodeIdempotencyKeyReused)
 	if strings.Contains(w.Body.String(), "BizId") || strings.Contains(w.Body.String(), p[7:]) {
 		t.Fatalf("the 422 shows the first request: %s", w.Body)
 	}
-	w, m = e.from(ipA, "/check", checkJSON(p, "1234"), idemHeader, "order-1")
-	wantCode(t, "key reused on /check", w, m, http.StatusUnprocessableEntity, CodeIdempotencyKeyReused)
 	e.unchanged(t, "refused reuse", c)
+	// A public caller's keys are namespaced by action and number: the same
+	// key on /check, or for another number, is another request.
+	w, m = e.from(ipA, "/check", checkJSON(p, "1234"), idemHeader, "order-1-0123456789abcdef")
+	ok(t, "the key on /check", w, m)
+	wantFresh(t, "the key on /check", w)
+	w, m = e.from(ipA, "/send", sendJSON(phone(2)), idemHeader, "order-1-0123456789abcdef")
+	ok(t, "the key for another number", w, m)
+	wantFresh(t, "the key for another number", w)
+	c = e.counts()
 
 	// The replays took no limit: the first send took the only slot.
-	w, m = e.from(ipA, "/send", sendJSON(p), idemHeader, "order-2")
+	w, m = e.from(ipA, "/send", sendJSON(p), idemHeader, "order-2-0123456789abcdef")
 	refused(t, "new key", w, m, CodeSendLimitPhone)
 	// Without a key nothing is replayed.
 	w, m = e.from(ipA, "/send", sendJSON(phone(3)))
@@ -111,14 +118,14 @@ func TestIdempotentCheckReplaysPass(t *testing.T) {
 	w, m := e.from(ipA, "/send", sendJSON(p))
 	ok(t, "send", w, m)
 	code := e.lastCode(p)
-	first, m := e.from(ipA, "/check", checkJSON(p, code), idemHeader, "login-7")
+	first, m := e.from(ipA, "/check", checkJSON(p, code), idemHeader, "login-7-0123456789abcdef")
 	ok(t, "check", first, m)
 	model, _ := m["Model"].(map[string]any)
 	if model["VerifyResult"] != "PASS" || model["VerifyToken"] == nil {
 		t.Fatalf("check: %v, want PASS with a token", m)
 	}
 	c := e.counts()
-	w, _ = e.from(ipB, "/check", checkJSON(p, code), idemHeader, "login-7")
+	w, _ = e.from(ipB, "/check", checkJSON(p, code), idemHeader, "login-7-0123456789abcdef")
 	wantReplay(t, "retried check", first, w)
 	e.unchanged(t, "replayed check", c)
 	if got := verifyResult(t, e.svc, checkJSON(p, code)); got != "UNKNOWN" {
@@ -137,7 +144,9 @@ func TestIdempotencyKeyValidation(t *testing.T) {
 		want      int
 	}{
 		{"255 characters", long, http.StatusOK},
-		{"printable punctuation and spaces", "a b:c/d=e+f~!", http.StatusOK},
+		{"printable punctuation and spaces", "a b:c/d=e+f~!{}[]", http.StatusOK},
+		{"16 characters", "0123456789abcdef", http.StatusOK},
+		{"15 characters from a public caller", "0123456789abcde", http.StatusBadRequest},
 		{"empty", "", http.StatusBadRequest},
 		{"256 characters", long + "k", http.StatusBadRequest},
 		{"non-ASCII", "clé", http.StatusBadRequest},
@@ -158,11 +167,15 @@ func TestIdempotencyKeyValidation(t *testing.T) {
 			}
 		})
 	}
+	t.Run("short key from a trusted caller", func(t *testing.T) {
+		w, m := e.from(ipA, "/send", sendJSON(phone(51)), idemHeader, "order-1", "Authorization", "Bearer "+testKey)
+		ok(t, "trusted send with a short key", w, m)
+	})
 	t.Run("two headers", func(t *testing.T) {
 		r := httptest.NewRequest(http.MethodPost, "/send", strings.NewReader(sendJSON(phone(50))))
 		r.Header.Set("Content-Type", "application/json")
-		r.Header.Add(idemHeader, "a")
-		r.Header.Add(idemHeader, "b")
+		r.Header.Add(idemHeader, "a-0123456789abcdef")
+		r.Header.Add(idemHeader, "b-0123456789abcdef")
 		w := httptest.NewRecorder()
 		e.svc.ServeHTTP(w, r)
 		if w.Code != http.StatusBadRequest {
@@ -187,7 +200,7 @@ func TestIdempotencyCallers(t *testing.T) {
 		{"Authorization", "Bearer " + otherKey},
 	}
 	for i, hdr := range callers {
-		w, m := e.from(ipA, "/send", body, append([]string{idemHeader, "shared"}, hdr...)...)
+		w, m := e.from(ipA, "/send", body, append([]string{idemHeader, "shared-0123456789abcdef"}, hdr...)...)
 		ok(t, fmt.Sprint("caller ", i), w, m)
 		wantFresh(t, fmt.Sprint("caller ", i), w)
 		e.advance(time.Second)
@@ -200,7 +213,7 @@ func TestIdempotencyCallers(t *testing.T) {
 		t.Fatalf("fake sent %d, want 4 (one per caller)", got)
 	}
 	for i, hdr := range callers {
-		w, _ := e.from(ipB, "/send", body, append([]string{idemHeader, "shared"}, hdr...)...)
+		w, _ := e.from(ipB, "/send", body, append([]string{idemHeader, "shared-0123456789abcdef"}, hdr...)...)
 		if w.Header().Get(HeaderIdempotentReplayed) != "true" {
 			t.Fatalf("caller %d retry: not replayed", i)
 		}
@@ -310,10 +323,10 @@ func TestIdempotencyReleaseOrStore(t *testing.T) {
 		p := phone(1)
 		w, m := e.from(ipA, "/send", sendJSON(p))
 		ok(t, "send", w, m)
-		w, m = e.from(ipA, "/send", sendJSON(p), idemHeader, "k")
+		w, m = e.from(ipA, "/send", sendJSON(p), idemHeader, "k-0123456789abcdef")
 		refused(t, "limited", w, m, CodeSendLimitPhone)
 		e.advance(time.Hour)
-		w, m = e.from(ipA, "/send", sendJSON(p), idemHeader, "k")
+		w, m = e.from(ipA, "/send", sendJSON(p), idemHeader, "k-0123456789abcdef")
 		ok(t, "retry after the window", w, m)
 		wantFresh(t, "retry after the window", w)
 	})
@@ -326,9 +339,9 @@ func TestIdempotencyReleaseOrStore(t *testing.T) {
 			setLimits(c)
 			o.HTTPClient = &http.Client{Transport: fd}
 		})
-		w, m := e.from(ipA, "/send", sendJSON(phone(1)), idemHeader, "k")
+		w, m := e.from(ipA, "/send", sendJSON(phone(1)), idemHeader, "k-0123456789abcdef")
 		wantCode(t, "refused connection", w, m, http.StatusBadGateway, CodeUpstreamUnreachable)
-		w, m = e.from(ipA, "/send", sendJSON(phone(1)), idemHeader, "k")
+		w, m = e.from(ipA, "/send", sendJSON(phone(1)), idemHeader, "k-0123456789abcdef")
 		ok(t, "retry", w, m)
 		wantFresh(t, "retry", w)
 		if got := e.fake.SendCount(); got != 1 {
@@ -346,12 +359,12 @@ func TestIdempotencyReleaseOrStore(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, limits(nil))
 			e.fake.FailNext(1, tc.fault)
-			first, _ := e.from(ipA, "/send", sendJSON(phone(1)), idemHeader, "k")
+			first, _ := e.from(ipA, "/send", sendJSON(phone(1)), idemHeader, "k-0123456789abcdef")
 			if first.Code != tc.status {
 				t.Fatalf("first: %d %s, want %d", first.Code, first.Body, tc.status)
 			}
 			c := e.counts()
-			w, _ := e.from(ipA, "/send", sendJSON(phone(1)), idemHeader, "k")
+			w, _ := e.from(ipA, "/send", sendJSON(phone(1)), idemHeader, "k-0123456789abcdef")
 			wantReplay(t, "retry", first, w)
 			e.unchanged(t, "retry", c)
 		})
@@ -361,11 +374,11 @@ func TestIdempotencyReleaseOrStore(t *testing.T) {
 		p := phone(1)
 		w, m := e.from(ipA, "/send", sendJSON(p))
 		ok(t, "send", w, m)
-		first, m := e.from(ipA, "/send", sendJSON(p), idemHeader, "k")
+		first, m := e.from(ipA, "/send", sendJSON(p), idemHeader, "k-0123456789abcdef")
 		ra := refused(t, "within the Interval", first, m, "FREQUENCY_FAIL")
-		e.advance(time.Hour)
+		e.advance(2 * time.Minute) // past the Interval, within the record's life
 		c := e.counts()
-		w, m = e.from(ipA, "/send", sendJSON(p), idemHeader, "k")
+		w, m = e.from(ipA, "/send", sendJSON(p), idemHeader, "k-0123456789abcdef")
 		wantReplay(t, "retry", first, w)
 		if got := refused(t, "retry", w, m, "FREQUENCY_FAIL"); got != ra {
 			t.Fatalf("replayed Retry-After %d, want %d", got, ra)
@@ -408,15 +421,15 @@ func TestIdempotencyInProgress(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		first, _ = call(e.svc, ipA, "/send", sendJSON(phone(1)), idemHeader, "k")
+		first, _ = call(e.svc, ipA, "/send", sendJSON(phone(1)), idemHeader, "k-0123456789abcdef")
 	}()
 	<-g.entered
-	w, m := e.from(ipA, "/send", sendJSON(phone(1)), idemHeader, "k")
+	w, m := e.from(ipA, "/send", sendJSON(phone(1)), idemHeader, "k-0123456789abcdef")
 	wantCode(t, "duplicate in flight", w, m, http.StatusConflict, CodeIdempotencyInProgress)
 	if ra := w.Header().Get("Retry-After"); ra != "1" {
 		t.Fatalf("Retry-After %q, want 1", ra)
 	}
-	w, m = e.from(ipA, "/send", sendJSON(phone(2)), idemHeader, "k")
+	w, m = e.from(ipA, "/send", `{"PhoneNumber":"`+phone(1)+`","OutId":"other"}`, idemHeader, "k-0123456789abcdef")
 	wantCode(t, "other parameters in flight", w, m, http.StatusUnprocessableEntity, CodeIdempotencyKeyReused)
 	close(g.release)
 	<-done
@@ -426,7 +439,7 @@ func TestIdempotencyInProgress(t *testing.T) {
 	if first.Code != http.StatusOK {
 		t.Fatalf("first: %d %s", first.Code, first.Body)
 	}
-	w, _ = e.from(ipA, "/send", sendJSON(phone(1)), idemHeader, "k")
+	w, _ = e.from(ipA, "/send", sendJSON(phone(1)), idemHeader, "k-0123456789abcdef")
 	wantReplay(t, "after the first finished", first, w)
 }
 
@@ -475,7 +488,7 @@ func assertOneUpstreamCall(t *testing.T, e *env, svcs []*Service) {
 	for i := range total {
 		wg.Go(func() {
 			<-start
-			results[i], _ = call(svcs[i%len(svcs)], ipA, "/send", sendJSON(phone(1)), idemHeader, "hot")
+			results[i], _ = call(svcs[i%len(svcs)], ipA, "/send", sendJSON(phone(1)), idemHeader, "hot-0123456789abcdef")
 		})
 	}
 	close(start)
@@ -582,12 +595,33 @@ func TestIdempotencyTTLAndLease(t *testing.T) {
 		c.IdempotencyTTL, c.Timeout = 2*time.Hour, 7*time.Second
 		o.Store = spy
 	})
-	w, m := e.from(ipA, "/send", sendJSON(phone(1)), idemHeader, "k")
-	ok(t, "send", w, m)
-	spy.mu.Lock()
-	defer spy.mu.Unlock()
-	if spy.ttl != 2*time.Hour || spy.lease != 7*time.Second+idemLeaseMargin {
-		t.Fatalf("ttl %v, lease %v; want 2h and %v", spy.ttl, spy.lease, 7*time.Second+idemLeaseMargin)
+	for _, tc := range []struct {
+		name string
+		hdr  []string
+		path string
+		want time.Duration
+	}{
+		{"trusted", bearer, "/send", 2 * time.Hour},
+		// A public caller's records live as long as the longest of the
+		// action's per-number and per-address windows (setLimits: 1h for
+		// sends, 15m for checks).
+		{"public send", nil, "/send", time.Hour},
+		{"public check", nil, "/check", 15 * time.Minute},
+	} {
+		body := sendJSON(phone(len(tc.name)))
+		if tc.path == "/check" {
+			body = checkJSON(phone(1), "1234")
+		}
+		w, m := e.from(ipA, tc.path, body, append(tc.hdr, idemHeader, tc.name+"-0123456789abcdef")...)
+		if w.Code != http.StatusOK {
+			t.Fatalf("%s: %d %v", tc.name, w.Code, m)
+		}
+		spy.mu.Lock()
+		ttl, lease := spy.ttl, spy.lease
+		spy.mu.Unlock()
+		if ttl != tc.want || lease != 7*time.Second+idemLeaseMargin {
+			t.Fatalf("%s: ttl %v, lease %v; want %v and %v", tc.name, ttl, lease, tc.want, 7*time.Second+idemLeaseMargin)
+		}
 	}
 }
 
@@ -618,13 +652,13 @@ func TestIdempotencyRecordedWhenCallerLeaves(t *testing.T) {
 		setLimits(c)
 		o.HTTPClient = &http.Client{Transport: leaveAfterAnswer{base: tr, leave: leave}}
 	})
-	r := newRequest("POST", "/send", sendJSON(phone(1)), idemHeader, "k")
+	r := newRequest("POST", "/send", sendJSON(phone(1)), idemHeader, "k-0123456789abcdef")
 	first := httptest.NewRecorder()
 	e.svc.ServeHTTP(first, r.WithContext(ctx))
 	if first.Code != http.StatusOK || ctx.Err() == nil {
 		t.Fatalf("first: %d %s (caller gone: %v)", first.Code, first.Body, ctx.Err())
 	}
-	w, _ := e.from(ipA, "/send", sendJSON(phone(1)), idemHeader, "k")
+	w, _ := e.from(ipA, "/send", sendJSON(phone(1)), idemHeader, "k-0123456789abcdef")
 	wantReplay(t, "retry after the caller left", first, w)
 	if n := e.fake.Requests(); n != 1 {
 		t.Fatalf("%d upstream calls, want 1", n)

@@ -140,7 +140,7 @@ func New(cfg Config, o Options) (*Service, error) {
 			}
 			s.store = rs
 		default:
-			s.store = limit.NewMemoryWith(limit.MemoryOptions{MaxKeys: int(cfg.LimitMemoryMaxKeys)})
+			s.store = limit.NewMemoryWith(limit.MemoryOptions{MaxKeys: int(cfg.LimitMemoryMaxKeys), Now: s.now})
 		}
 	}
 	return s, nil
