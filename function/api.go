@@ -396,6 +396,8 @@ func (s *Service) send(ctx context.Context, c caller, body []byte, skip string, 
 		if e := s.allow(ctx, &l); e != nil {
 			return nil, e
 		}
+		ctx, cancel := committed(ctx)
+		defer cancel()
 		if test {
 			return s.sendTest(ctx, c, req, al)
 		}
@@ -573,6 +575,8 @@ func (s *Service) check(ctx context.Context, c caller, body []byte, skip string,
 		if e := judge(true); e != nil {
 			return nil, e
 		}
+		ctx, cancel := committed(ctx)
+		defer cancel()
 		if test {
 			return s.checkTest(ctx, req, al)
 		}

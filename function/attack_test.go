@@ -1,8 +1,10 @@
 package function
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -163,4 +165,44 @@ func TestIdempotencyRecordsCannotFillMemory(t *testing.T) {
 	}
 	w, m := e.from(ipA, "/send", sendJSON(phone(1)))
 	ok(t, "a new user's send after the windows", w, m)
+}
+
+// TestHangUpDoesNotCancelUpstream (D11): a caller hanging up while its
+// send is on its way to Alibaba does not cancel it: the call runs to its
+// own deadline, and the real answer is stored under the key, so a retry
+// gets it instead of a synthetic timeout.
+func TestHangUpDoesNotCancelUpstream(t *testing.T) {
+	for _, path := range []string{"/send", "/check"} {
+		t.Run(path, func(t *testing.T) {
+			g := newGate(t)
+			e := newEnv(t, func(c *Config, o *Options) {
+				setLimits(c)
+				o.HTTPClient = &http.Client{Transport: g}
+			})
+			body := sendJSON(phone(1))
+			if path == "/check" {
+				body = checkJSON(phone(1), "1234")
+			}
+			ctx, hangUp := context.WithCancel(context.Background())
+			defer hangUp()
+			first := httptest.NewRecorder()
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				e.svc.ServeHTTP(first, newRequest("POST", path, body, idemHeader, victimKey).WithContext(ctx))
+			}()
+			<-g.entered
+			hangUp()
+			close(g.release)
+			<-done
+			if first.Code != http.StatusOK {
+				t.Fatalf("the call its caller hung up on: %d %s, want its real answer", first.Code, first.Body)
+			}
+			w, _ := e.from(ipA, path, body, idemHeader, victimKey)
+			wantReplay(t, "retry", first, w)
+			if n := g.n.Load(); n != 1 {
+				t.Fatalf("%d upstream calls, want 1", n)
+			}
+		})
+	}
 }

@@ -149,6 +149,21 @@ func New(cfg Config, o Options) (*Service, error) {
 // Close releases the limit store.
 func (s *Service) Close() error { return s.store.Close() }
 
+// committed is the context of a request from the moment it may reach
+// Alibaba (its captcha passed and its limits taken): ctx's values and
+// deadline without its cancellation. A caller that hangs up then no longer
+// cancels the upstream call, which runs to its own deadline (DYPNS_TIMEOUT,
+// and the platform's), so the real answer is what is stored under an
+// idempotency key and what the limits count, never a synthetic timeout
+// for a send that may have gone out.
+func committed(ctx context.Context) (context.Context, context.CancelFunc) {
+	c := context.WithoutCancel(ctx)
+	if dl, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(c, dl)
+	}
+	return c, func() {}
+}
+
 // upstreamContext bounds an upstream call by the platform deadline less a
 // margin, so a slow upstream is answered with 504 rather than killed.
 // Without a deadline it is ctx itself: the calls are synchronous, so a
