@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -432,5 +433,42 @@ func TestHTTPResponse(t *testing.T) {
 	}
 	if res := httpResponse(platform.NewResponseWriter().Result(http.MethodGet)); res.StatusCode != http.StatusOK || res.Headers == nil {
 		t.Fatalf("empty response = %+v, want 200 with a non-nil header map", res)
+	}
+}
+
+// TestHangUpDoesNotCancelSend (issue 15, D11): an event invocation whose
+// context is canceled while its send is at Alibaba still gets, and stores
+// under its key, Alibaba's real answer: a retry replays it instead of a
+// timeout.
+func TestHangUpDoesNotCancelSend(t *testing.T) {
+	arrived, release := make(chan struct{}, 1), make(chan struct{})
+	e := newEnvWith(t, nil, dypnstest.Options{OnSend: func(dypnstest.Sent) {
+		arrived <- struct{}{}
+		<-release
+	}})
+	payload := json.RawMessage(`{"Action":"SendSmsVerifyCode","PhoneNumber":"13800000000","IdempotencyKey":"9b2f6c1e-4a7d-4e3b-8c5a-0d1e2f3a4b5c"}`)
+	ctx, hangUp := context.WithCancel(fcCtx(t, stsCreds))
+	defer hangUp()
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.h.handle(ctx, payload)
+		done <- err
+	}()
+	<-arrived
+	hangUp()
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatalf("the invocation canceled while at Alibaba: %v, want its real answer", err)
+	}
+	ans, err := e.h.handle(fcCtx(t, stsCreds), payload)
+	if err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(ans.(json.RawMessage), &m); err != nil || m["Code"] != "OK" || m["IdempotentReplayed"] != true {
+		t.Fatalf("retry = %s (%v), want the replayed OK", ans, err)
+	}
+	if n := e.fake.SendCount(); n != 1 {
+		t.Fatalf("%d sends, want 1", n)
 	}
 }

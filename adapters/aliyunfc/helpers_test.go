@@ -41,8 +41,16 @@ type env struct {
 
 func newEnv(t *testing.T, mutate func(*function.Config)) *env {
 	t.Helper()
+	return newEnvWith(t, mutate, dypnstest.Options{})
+}
+
+// newEnvWith is newEnv with a fake configured by o (its Credentials are
+// always stsCreds).
+func newEnvWith(t *testing.T, mutate func(*function.Config), o dypnstest.Options) *env {
+	t.Helper()
 	e := &env{logs: &syncbuf.Buffer{}}
-	e.fake = dypnstest.NewServer(dypnstest.Options{Credentials: []core.Credentials{stsCreds}})
+	o.Credentials = []core.Credentials{stsCreds}
+	e.fake = dypnstest.NewServer(o)
 	t.Cleanup(e.fake.Close)
 	var cfg function.Config
 	if err := envdefaults.Fill(&cfg); err != nil {
@@ -52,11 +60,11 @@ func newEnv(t *testing.T, mutate func(*function.Config)) *env {
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	o := function.Options{Logger: slog.New(slog.NewJSONHandler(e.logs, nil))}
-	if err := useSTS(&cfg, &o); err != nil {
+	fo := function.Options{Logger: slog.New(slog.NewJSONHandler(e.logs, nil))}
+	if err := useSTS(&cfg, &fo); err != nil {
 		t.Fatal(err)
 	}
-	svc, err := function.New(cfg, o)
+	svc, err := function.New(cfg, fo)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,7 +34,13 @@ type testEnv struct {
 
 func newTestEnv(t *testing.T) *testEnv {
 	t.Helper()
-	fake := dypnstest.NewServer(dypnstest.Options{})
+	return newTestEnvWith(t, dypnstest.Options{})
+}
+
+// newTestEnvWith is newTestEnv with a fake configured by o.
+func newTestEnvWith(t *testing.T, o dypnstest.Options) *testEnv {
+	t.Helper()
+	fake := dypnstest.NewServer(o)
 	t.Cleanup(fake.Close)
 	creds := dypnstest.TestCredentials()
 	var cfg function.Config
