@@ -266,10 +266,24 @@ func retryAfter(code string, now time.Time, interval time.Duration) time.Duratio
 		t := now.In(ChinaTime)
 		midnight := time.Date(t.Year(), t.Month(), t.Day()+1, 0, 0, 0, 0, ChinaTime)
 		return midnight.Sub(t).Truncate(time.Second) + time.Second
-	case "FREQUENCY_FAIL", "biz.FREQUENCY":
+	}
+	if isFrequencyCode(code) {
 		return interval
 	}
 	return time.Second
+}
+
+// isFrequencyCode reports whether code is Alibaba refusing a send because
+// the number had one within the Interval.
+func isFrequencyCode(code string) bool { return code == "FREQUENCY_FAIL" || code == "biz.FREQUENCY" }
+
+// IsFrequencyFail reports whether err is Alibaba refusing a send because
+// the number had one within the Interval (FREQUENCY_FAIL). Its RetryAfter
+// is the whole Interval, an upper bound: Alibaba does not say when that
+// send was, so only a caller that knows can tell the time left.
+func IsFrequencyFail(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && isFrequencyCode(e.Code)
 }
 
 // sendResult decodes a SendSmsVerifyCode answer.

@@ -404,6 +404,9 @@ func (s *Service) send(ctx context.Context, c caller, body []byte, skip string, 
 		ans, e := s.sendUpstream(ctx, c, req, al)
 		if e != nil {
 			s.refundSend(ctx, &l, e)
+			s.intervalLeft(ctx, req, e)
+		} else if err := s.markSent(ctx, req); err != nil && al.Err == nil {
+			al.Err = fmt.Errorf("send time not recorded: %w", err)
 		}
 		return ans, e
 	})
@@ -431,6 +434,48 @@ func (s *Service) refundSend(ctx context.Context, l *limitSet, e *apiError) {
 	}
 	if err := s.refund(ctx, &give); err != nil {
 		e.cause = errors.Join(e.cause, err)
+	}
+}
+
+// sentLimit is a window holding the time of the last send to a number
+// with this Interval: one event, living as long as the Interval, so that
+// Allow on it answers the time left when Alibaba refuses a send within it.
+func (s *Service) sentLimit(req *core.SendRequest) limit.Request {
+	return limit.Request{Key: "send:last:" + s.secureHash(countryOf(req.CountryCode), req.PhoneNumber),
+		Rate: limit.Rate{N: 1, Per: time.Duration(intervalOf(req)) * time.Second}}
+}
+
+// markSent records a send that Alibaba accepted in the number's sentLimit.
+// A number that still holds an event there (a trusted caller shortened the
+// Interval) keeps it: Alibaba decided.
+func (s *Service) markSent(ctx context.Context, req *core.SendRequest) error {
+	_, err := s.store.Allow(ctx, s.now(), s.sentLimit(req))
+	return err
+}
+
+// intervalLeft makes the Retry-After of Alibaba's FREQUENCY_FAIL the time
+// left of the Interval rather than all of it, when this service (or its
+// shared store) sent the number's last code: Allow on the sentLimit is then
+// refused with that time. Otherwise (the send was elsewhere, or the store
+// forgot it) the probe is given back and the whole Interval stays, an upper
+// bound. A store failure keeps the Interval too.
+func (s *Service) intervalLeft(ctx context.Context, req *core.SendRequest, e *apiError) {
+	if !core.IsFrequencyFail(e.cause) {
+		return
+	}
+	probe := limitSet{at: s.now()}
+	sent := s.sentLimit(req)
+	probe.add(sent.Key, sent.Rate, "")
+	d, err := s.store.Allow(ctx, probe.at, probe.reqs...)
+	switch {
+	case err != nil:
+		e.cause = errors.Join(e.cause, err)
+	case d.Allowed:
+		if err := s.refund(ctx, &probe); err != nil {
+			e.cause = errors.Join(e.cause, err)
+		}
+	case d.RetryAfter > 0:
+		e.RetryAfter = min(d.RetryAfter, sent.Rate.Per)
 	}
 }
 

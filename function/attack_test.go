@@ -206,3 +206,50 @@ func TestHangUpDoesNotCancelUpstream(t *testing.T) {
 		})
 	}
 }
+
+// TestFrequencyRetryAfterIsTimeLeft: Alibaba's FREQUENCY_FAIL 5 s into a
+// 60 s Interval answers Retry-After: 55, the time left, not the whole
+// Interval; a number this service never sent to keeps the Interval, the
+// bound, and the service's own limits answer their time left too.
+func TestFrequencyRetryAfterIsTimeLeft(t *testing.T) {
+	for _, store := range []string{"memory", "redis"} {
+		t.Run(store, func(t *testing.T) {
+			var url string
+			if store == "redis" {
+				url = redisURL(t)
+			}
+			e := newEnv(t, func(c *Config, o *Options) {
+				setLimits(c)
+				c.SendLimitPerPhone = rate(t, "2/1h")
+				if url != "" {
+					o.Store = redisStore(t, url, redisPrefix(t, url))
+				}
+			})
+			p := phone(1)
+			w, m := e.from(ipA, "/send", sendJSON(p))
+			ok(t, "send", w, m)
+			e.advance(5 * time.Second)
+			w, m = e.from(ipA, "/send", sendJSON(p))
+			if got := refused(t, "5 s into the Interval", w, m, "FREQUENCY_FAIL"); got != 55 {
+				t.Fatalf("Retry-After %d, want 55", got)
+			}
+			// The per-number limit (2/1h) is spent now: its refusal says
+			// when its oldest send leaves the window.
+			e.advance(60 * time.Second)
+			w, m = e.from(ipA, "/send", sendJSON(p))
+			if got := refused(t, "the number's limit", w, m, CodeSendLimitPhone); got != 3600-65 {
+				t.Fatalf("Retry-After %d, want %d", got, 3600-65)
+			}
+			// Another instance's send is not known here: the whole Interval.
+			q := phone(2)
+			other := e.instance(limits(nil))
+			if w, m := call(other, ipA, "/send", sendJSON(q)); w.Code != http.StatusOK {
+				t.Fatalf("other instance's send: %d %v", w.Code, m)
+			}
+			w, m = e.from(ipA, "/send", sendJSON(q))
+			if got := refused(t, "a number sent to elsewhere", w, m, "FREQUENCY_FAIL"); got != 60 {
+				t.Fatalf("Retry-After %d, want 60", got)
+			}
+		})
+	}
+}
