@@ -348,3 +348,30 @@ func cleanPath(p string) bool {
 	}
 	return c == p
 }
+
+// redirectAnswer is the body of a Redirect.
+type redirectAnswer struct {
+	Location  string `json:"Location"`
+	Message   string `json:"Message"`
+	RequestID string `json:"RequestId"`
+}
+
+// Redirect returns a handler that sends every request to location (a path
+// of this server) the way the Service answers its own routes: 302 Found
+// with Location, a JSON body, X-Request-Id, Cache-Control: no-store and an
+// access-log line. The local adapter answers / (emulator mode), /demo and
+// /demo/index.html with it, where an http.RedirectHandler, ServeMux or
+// FileServer would answer a bare redirect. 302, not 301: a browser would
+// keep a permanent redirect after the demo is turned off.
+func (s *Service) Redirect(location string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ctx, id := withRequestID(r.Context())
+		s.commonHeaders(w.Header(), r, id)
+		al := &accessLog{Action: r.Method + " (redirect to " + location + ")", Caller: callerPublic, ClientIP: s.clientIP(r),
+			Code: CodeOK, Status: http.StatusFound}
+		w.Header().Set("Location", location)
+		writeJSON(w, http.StatusFound, marshal(redirectAnswer{Location: location, Message: "moved to " + location, RequestID: id}))
+		s.logAccess(ctx, al, start)
+	})
+}

@@ -158,7 +158,7 @@ func TestEmulatorRoutes(t *testing.T) {
 
 	const phone = "13800000000"
 	send := func() (*http.Response, []byte) {
-		return do(t, doc, "POST", base+"/send", `{"PhoneNumber":"`+phone+`"}`, "Idempotency-Key", "k-1")
+		return do(t, doc, "POST", base+"/send", `{"PhoneNumber":"`+phone+`"}`, "Idempotency-Key", "k-1-0123456789abcdef")
 	}
 	if resp, body := send(); resp.StatusCode != 200 {
 		t.Fatalf("send: %d %s", resp.StatusCode, body)
@@ -204,6 +204,26 @@ func TestEmulatorCodesCORS(t *testing.T) {
 		resp, _ := do(t, doc, "GET", base+"/emulator/codes?PhoneNumber=13800000000", "", "Origin", origin)
 		if got := resp.Header.Get("Access-Control-Allow-Origin"); resp.StatusCode != 200 || got != want {
 			t.Errorf("from %s: %d Allow-Origin %q, want %q", origin, resp.StatusCode, got, want)
+		}
+	}
+}
+
+// TestDemoRedirects (issue 15, D12): /, /demo and /demo/index.html redirect
+// to /demo/ the way every other route answers: a JSON body, X-Request-Id,
+// no-store, as the document says.
+func TestDemoRedirects(t *testing.T) {
+	clearCredentials(t)
+	doc, err := apitest.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, _, _ := start(t)
+	for _, path := range []string{"/", "/demo", "/demo/index.html"} {
+		resp, body := do(t, doc, "GET", base+path, "")
+		if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/demo/" ||
+			resp.Header.Get("X-Request-Id") == "" || resp.Header.Get("Cache-Control") != "no-store" ||
+			!bytes.Contains(body, []byte(`"RequestId"`)) {
+			t.Errorf("GET %s: %d %v %s", path, resp.StatusCode, resp.Header, body)
 		}
 	}
 }

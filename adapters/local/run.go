@@ -85,11 +85,14 @@ func run(ctx context.Context, out, logw io.Writer, h hooks) error {
 		cors := emulatorCORS(svc, len(cfg.CORSAllowedOrigins) == 0)
 		mux.Handle("GET /emulator/codes", cors(codesHandler(fake.Fake)))
 		mux.Handle("POST /emulator/reset", cors(resetHandler(fake.Fake, mem)))
-		mux.Handle("GET /{$}", http.RedirectHandler("/demo/", http.StatusFound))
+		mux.Handle("GET /{$}", svc.Redirect("/demo/"))
 	}
 	demo := fake != nil || cfg.ServeDemo
 	if demo {
 		mux.Handle("GET /demo/", http.StripPrefix("/demo", web.Handler()))
+		// The mux and the file server would redirect these bare.
+		mux.Handle("GET /demo", svc.Redirect("/demo/"))
+		mux.Handle("GET /demo/index.html", svc.Redirect("/demo/"))
 	}
 
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, cfg.Port))
