@@ -375,3 +375,36 @@ func TestNewClientEndpoint(t *testing.T) {
 		t.Error("no credentials accepted")
 	}
 }
+
+// TestDuplicateKeysAreMalformed (issue 15): an answer naming a member twice
+// is ambiguous (json.Unmarshal keeps the last, another reader the first),
+// so it is refused like any malformed answer, never read as a success or a
+// PASS; the same names in different objects are fine.
+func TestDuplicateKeysAreMalformed(t *testing.T) {
+	for _, tc := range []struct {
+		body string
+		dup  bool
+	}{
+		{`{"Code":"OK","Success":true,"RequestId":"R","Model":{"VerifyResult":"PASS","RequestId":"M"}}`, false},
+		{`{"Code":"isv.MOBILE_NUMBER_ILLEGAL","Code":"OK","Success":true,"RequestId":"R","Model":{"VerifyResult":"PASS"}}`, true},
+		{`{"Code":"OK","code":"OK","Success":true,"RequestId":"R","Model":{"VerifyResult":"PASS"}}`, true},
+		{`{"Code":"OK","Success":true,"RequestId":"R","Model":{"VerifyResult":"UNKNOWN","VerifyResult":"PASS"}}`, true},
+		{`{"Code":"OK","Success":true,"RequestId":"R","Model":{"VerifyResult":"PASS"},"Model":{"VerifyResult":"PASS"}}`, true},
+		{`{"Code":"OK","Success":true,"RequestId":"R","AccessDeniedDetail":{"a":[{"b":1,"b":2}]},"Model":{"VerifyResult":"PASS"}}`, true},
+		{`{"Code":"OK","Success":true,"RequestId":"R","AccessDeniedDetail":{"a":[{"b":1},{"b":2}],"c":{}},"Model":{"VerifyResult":"PASS"}}`, false},
+	} {
+		srv := serve(t, 200, tc.body)
+		c := newTestClient(t, srv.URL, Options{})
+		res, err := c.Check(context.Background(), validCheck())
+		if !tc.dup {
+			if err != nil || !res.Passed() {
+				t.Errorf("%s: %+v, %v; want a PASS", tc.body, res, err)
+			}
+			continue
+		}
+		var ce *Error
+		if res != nil || !errors.As(err, &ce) || ce.Code != CodeBadResponse || KindOf(err) != KindUpstream {
+			t.Errorf("%s: %+v, %v; want a BadResponse", tc.body, res, err)
+		}
+	}
+}

@@ -220,6 +220,9 @@ func parseResponse[M any](a *answer[M], action string, status int, body []byte, 
 	if err != nil {
 		return nil, badJSON(action, status, body, err)
 	}
+	if duplicateKey(body) {
+		return nil, bad("response names a member twice", nil)
+	}
 	ok := a.Code == "OK" && (a.Success == nil || *a.Success) && status >= 200 && status < 300
 	if ok {
 		return modelErr, nil
@@ -241,6 +244,51 @@ func parseResponse[M any](a *answer[M], action string, status int, body []byte, 
 		e.RetryAfter = retryAfter(e.Code, now, interval)
 	}
 	return nil, e
+}
+
+// duplicateKey reports whether the valid JSON text body has an object, at
+// any depth, that names a member twice as encoding/json matches names
+// (case-insensitively): json.Unmarshal keeps the last of them and another
+// reader may keep the first, so such an answer is ambiguous ("Code":"OK"
+// and "Code":"isv.…", or two VerifyResults) and refused like any other
+// malformed one.
+func duplicateKey(body []byte) bool {
+	type level struct {
+		object  bool
+		keyNext bool     // in an object: the next string is a key
+		keys    []string // in an object: the keys seen
+	}
+	var stack []level
+	dec := json.NewDecoder(bytes.NewReader(body))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return false // the end, or invalid text, which decode refused already
+		}
+		top := len(stack) - 1
+		if d, ok := tok.(json.Delim); ok {
+			switch d {
+			case '{', '[':
+				stack = append(stack, level{object: d == '{', keyNext: d == '{'})
+				continue
+			}
+			stack = stack[:top]
+			top--
+		} else if k, ok := tok.(string); ok && top >= 0 && stack[top].keyNext {
+			for _, seen := range stack[top].keys {
+				if strings.EqualFold(seen, k) {
+					return true
+				}
+			}
+			stack[top].keys = append(stack[top].keys, k)
+			stack[top].keyNext = false
+			continue
+		}
+		// A value ended: in an object, a key comes next.
+		if top >= 0 && stack[top].object {
+			stack[top].keyNext = true
+		}
+	}
 }
 
 // badJSON is the error for an answer whose body is not JSON (or not the
