@@ -119,7 +119,7 @@ func New(cfg Config, o Options) (*Service, error) {
 	}
 	s.clientConfig = marshal(cfg.clientConfig())
 	s.testNumbers, _ = parseTestNumbers(cfg.TestNumbers) // validated above
-	s.logTestNumbers()
+	s.logTestNumbers(o.Emulator)
 	if s.tokens, err = cfg.tokenIssuer(s.now); err != nil {
 		return nil, err
 	}

@@ -29,7 +29,7 @@ func parseTestNumbers(entries []string) (map[string]string, error) {
 		phone, code, ok := strings.Cut(e, ":")
 		phone, code = strings.TrimSpace(phone), strings.TrimSpace(code)
 		if !ok {
-			return nil, fmt.Errorf("entry %d must be number:code, like 13800000000:123456", i+1)
+			return nil, fmt.Errorf("entry %d must be number:code: a number you own and a code you made up", i+1)
 		}
 		// The number and the code must pass the API's own rules.
 		if err := (&core.CheckRequest{PhoneNumber: phone, VerifyCode: code}).Validate(); err != nil {
@@ -55,7 +55,10 @@ func (c *Config) validateTestNumbers(p *problems) {
 }
 
 // logTestNumbers logs, once at start, the test numbers in force, masked.
-func (s *Service) logTestNumbers() {
+// With real credentials (not the emulator) the warning says so: every
+// check of those numbers with their codes passes in production, for
+// whoever knows them.
+func (s *Service) logTestNumbers(emulator bool) {
 	if len(s.testNumbers) == 0 {
 		return
 	}
@@ -64,9 +67,13 @@ func (s *Service) logTestNumbers() {
 		masked = append(masked, MaskedPhone(phone).String())
 	}
 	slices.Sort(masked)
-	s.log.LogAttrs(context.Background(), slog.LevelWarn,
-		"SMS_TEST_NUMBERS is set: sends to these numbers reach no phone and their fixed codes pass",
-		slog.Any("test_numbers", masked))
+	msg := "SMS_TEST_NUMBERS is set: sends to these numbers reach no phone and their fixed codes pass"
+	if !emulator {
+		msg = "SMS_TEST_NUMBERS is set with real Alibaba Cloud credentials: anyone who knows one of these numbers " +
+			"and its fixed code passes a check, in production; keep them for an app-store review and remove them after"
+	}
+	s.log.LogAttrs(context.Background(), slog.LevelWarn, msg,
+		slog.Any("test_numbers", masked), slog.Bool("real_credentials", !emulator))
 }
 
 // testNumber reports whether phone is one of SMS_TEST_NUMBERS, marking the

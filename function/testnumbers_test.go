@@ -145,6 +145,19 @@ func TestTestNumbersStartLog(t *testing.T) {
 	if strings.Contains(got, "13800001234") || strings.Contains(got, "123456") {
 		t.Fatalf("start log %q shows a number or a code", got)
 	}
+	// With real credentials the warning says so; in the emulator it does not.
+	if !strings.Contains(got, "real Alibaba Cloud credentials") || !strings.Contains(got, `"real_credentials":true`) {
+		t.Fatalf("start log %q does not warn of test numbers with real credentials", got)
+	}
+	emu := &syncbuf.Buffer{}
+	svcEmu, err := New(cfg, Options{Logger: slog.New(slog.NewJSONHandler(emu, nil)), Emulator: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svcEmu.Close()
+	if got := emu.String(); !strings.Contains(got, "138****1234") || strings.Contains(got, "real Alibaba Cloud credentials") {
+		t.Fatalf("emulator start log %q", got)
+	}
 	logs2 := &syncbuf.Buffer{}
 	svc2, err := New(testConfig("http://127.0.0.1:1"), Options{Logger: slog.New(slog.NewJSONHandler(logs2, nil))})
 	if err != nil {
