@@ -172,7 +172,9 @@ async function call(method, path, body, opts = {}) {
 /**
  * send asks the service to text a code to phone (POST /send).
  * opts: baseUrl, captcha (CaptchaVerifyParam), templateCode, schemeName,
- * outId, countryCode, idempotencyKey, apiKey (trusted callers only: never
+ * outId, countryCode, idempotencyKey (a fresh crypto.randomUUID() per user
+ * action, reused only for that action's retries, never derived from the
+ * number: at least 16 characters), apiKey (trusted callers only: never
  * put an API key in a web page), signal, fetch.
  * Resolves to the answer; its ResendAfter is the seconds until the next send.
  */
