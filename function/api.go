@@ -463,10 +463,9 @@ func (s *Service) intervalLeft(ctx context.Context, req *core.SendRequest, e *ap
 	if !core.IsFrequencyFail(e.cause) {
 		return
 	}
-	probe := limitSet{at: s.now()}
 	sent := s.sentLimit(req)
-	probe.add(sent.Key, sent.Rate, "")
-	d, err := s.store.Allow(ctx, probe.at, probe.reqs...)
+	probe := limitSet{reqs: []limit.Request{sent}, at: s.now()}
+	d, err := s.store.Allow(ctx, probe.at, sent)
 	switch {
 	case err != nil:
 		e.cause = errors.Join(e.cause, err)
