@@ -177,11 +177,17 @@ func TestHangUpDoesNotCancelUpstream(t *testing.T) {
 			g := newGate(t)
 			e := newEnv(t, func(c *Config, o *Options) {
 				setLimits(c)
+				c.VerifyTokenSecret = strings.Repeat("s", 32)
 				o.HTTPClient = &http.Client{Transport: g}
 			})
 			body := sendJSON(phone(1))
 			if path == "/check" {
-				body = checkJSON(phone(1), "1234")
+				// The send goes through ungated (the gate holds its first
+				// call: start it one below); the check is held.
+				g.n.Store(-1)
+				w, m := e.from(ipA, "/send", body)
+				ok(t, "send", w, m)
+				body = checkJSON(phone(1), e.lastCode(phone(1)))
 			}
 			ctx, hangUp := context.WithCancel(context.Background())
 			defer hangUp()
@@ -197,6 +203,9 @@ func TestHangUpDoesNotCancelUpstream(t *testing.T) {
 			<-done
 			if first.Code != http.StatusOK {
 				t.Fatalf("the call its caller hung up on: %d %s, want its real answer", first.Code, first.Body)
+			}
+			if path == "/check" && !strings.Contains(first.Body.String(), `"VerifyToken"`) {
+				t.Fatalf("the check its caller hung up on: %s, want its PASS and token", first.Body)
 			}
 			w, _ := e.from(ipA, path, body, idemHeader, victimKey)
 			wantReplay(t, "retry", first, w)
