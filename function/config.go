@@ -3,6 +3,7 @@ package function
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -55,10 +56,18 @@ type Config struct {
 	CheckLimitPerIP    limit.Rate `envconfig:"CHECK_LIMIT_PER_IP" default:"30/5m"`
 	LimitStore         string     `envconfig:"LIMIT_STORE" default:"memory"`
 	RedisURL           string     `envconfig:"REDIS_URL"`
-	LimitMemoryMaxKeys int64      `envconfig:"LIMIT_MEMORY_MAX_KEYS" default:"200000"`
-	LimitKeyPrefix     string     `envconfig:"LIMIT_KEY_PREFIX" default:"{smsverify}:"`
-	LimitKeySecret     string     `envconfig:"LIMIT_KEY_SECRET"`
-	TrustedProxies     []string   `envconfig:"TRUSTED_PROXIES"`
+	RedisMode          string     `envconfig:"REDIS_MODE" default:"standalone"`
+	// RedisSentinelMaster names the primary the sentinels watch
+	// (REDIS_MODE=sentinel); RedisSentinelAddrs are more sentinels beside
+	// REDIS_URL's.
+	RedisSentinelMaster string   `envconfig:"REDIS_SENTINEL_MASTER"`
+	RedisSentinelAddrs  []string `envconfig:"REDIS_SENTINEL_ADDRS"`
+	// RedisCAFile is a PEM bundle trusted for rediss:// only.
+	RedisCAFile        string   `envconfig:"REDIS_CA_FILE"`
+	LimitMemoryMaxKeys int64    `envconfig:"LIMIT_MEMORY_MAX_KEYS" default:"200000"`
+	LimitKeyPrefix     string   `envconfig:"LIMIT_KEY_PREFIX" default:"{smsverify}:"`
+	LimitKeySecret     string   `envconfig:"LIMIT_KEY_SECRET"`
+	TrustedProxies     []string `envconfig:"TRUSTED_PROXIES"`
 
 	VerifyTokenSecret string        `envconfig:"VERIFY_TOKEN_SECRET"`
 	VerifyTokenTTL    time.Duration `envconfig:"VERIFY_TOKEN_TTL" default:"5m"`
@@ -121,7 +130,7 @@ func redactEnvError(err error) error {
 // normalize trims list entries and drops empty ones.
 func (c *Config) normalize() {
 	for _, l := range []*[]string{&c.TemplateCodes, &c.SchemeNames, &c.APIKeys, &c.CORSAllowedOrigins, &c.TrustedProxies,
-		&c.CaptchaActions, &c.CaptchaHostnames, &c.TestNumbers} {
+		&c.CaptchaActions, &c.CaptchaHostnames, &c.TestNumbers, &c.RedisSentinelAddrs} {
 		out := (*l)[:0]
 		for _, s := range *l {
 			if s = strings.TrimSpace(s); s != "" {
@@ -266,14 +275,53 @@ func (c *Config) validateLimits(p *problems) {
 			p.add("REDIS_URL", "is required when LIMIT_STORE=redis")
 		}
 		if c.LimitKeySecret == "" {
-			p.add("LIMIT_KEY_SECRET", "is required when LIMIT_STORE=redis (phone numbers in limit keys are hashed with it)")
+			p.add("LIMIT_KEY_SECRET", "is required when LIMIT_STORE=redis (phone numbers and client addresses in limit keys are hashed with it)")
 		}
+		c.validateRedis(p)
 	default:
 		p.add("LIMIT_STORE", "must be memory or redis")
 	}
 	if _, err := c.trustedProxies(); err != nil {
 		p.add("TRUSTED_PROXIES", "%v", err)
 	}
+}
+
+// validateRedis checks the Redis variables beyond REDIS_URL, which
+// limit.OpenRedis parses (New reports its errors).
+func (c *Config) validateRedis(p *problems) {
+	switch c.RedisMode {
+	case limit.ModeStandalone:
+	case limit.ModeCluster:
+		// Every script touches the keys of one request: one slot.
+		if !hasHashTag(c.LimitKeyPrefix) {
+			p.add("LIMIT_KEY_PREFIX", "must hold a hash tag such as {smsverify} when REDIS_MODE=cluster")
+		}
+	case limit.ModeSentinel:
+		if c.RedisSentinelMaster == "" {
+			p.add("REDIS_SENTINEL_MASTER", "is required when REDIS_MODE=sentinel")
+		}
+	default:
+		p.add("REDIS_MODE", "must be standalone, cluster or sentinel")
+	}
+	if c.RedisMode != limit.ModeSentinel && (c.RedisSentinelMaster != "" || len(c.RedisSentinelAddrs) > 0) {
+		p.add("REDIS_SENTINEL_MASTER", "and REDIS_SENTINEL_ADDRS are for REDIS_MODE=sentinel only")
+	}
+	for _, a := range c.RedisSentinelAddrs {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			p.add("REDIS_SENTINEL_ADDRS", "entry %q must be host:port", a)
+		}
+	}
+	if c.RedisCAFile != "" && !strings.HasPrefix(c.RedisURL, "rediss://") {
+		p.add("REDIS_CA_FILE", "is for a rediss:// REDIS_URL only")
+	}
+}
+
+// hasHashTag reports whether every key under prefix hashes to one Redis
+// Cluster slot: the first "{" is followed by a "}" with something between.
+func hasHashTag(prefix string) bool {
+	_, after, ok := strings.Cut(prefix, "{")
+	i := strings.IndexByte(after, '}')
+	return ok && i > 0
 }
 
 // validateTokens checks the verification-token settings.

@@ -23,8 +23,8 @@ import (
 type action func(ctx context.Context, c caller, body []byte, skip string, al *accessLog) (any, *apiError)
 
 // ServeHTTP serves the HTTP API: POST /send, POST /check, GET /healthz,
-// GET /openapi.json, GET /client-config, GET /.well-known/jwks.json and CORS
-// preflights. Every request gets one access-log line.
+// GET /readyz, GET /openapi.json, GET /client-config, GET /.well-known/jwks.json
+// and CORS preflights. Every request gets one access-log line.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	ctx, id := withRequestID(r.Context())
@@ -71,7 +71,7 @@ func (s *Service) commonHeaders(h http.Header, r *http.Request, id string) {
 // is the caller's text and could hold a phone number.
 func routeName(path string) string {
 	switch path {
-	case "/send", "/check", "/healthz", "/openapi.json", "/client-config", jwksPath:
+	case "/send", "/check", "/healthz", "/readyz", "/openapi.json", "/client-config", jwksPath:
 		return path
 	}
 	return "(unknown path)"
@@ -86,6 +86,8 @@ func (s *Service) route(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		return s.serveAction(ctx, w, r, al, s.check)
 	case "/healthz":
 		return s.serveGet(w, r, al, healthBody, "")
+	case "/readyz":
+		return s.serveReady(ctx, w, r, al)
 	case "/openapi.json":
 		return s.serveGet(w, r, al, api.OpenAPI(), documentCache)
 	case "/client-config":
@@ -103,7 +105,7 @@ func (s *Service) route(ctx context.Context, w http.ResponseWriter, r *http.Requ
 // location, as OpenID Connect providers publish theirs).
 const jwksPath = "/.well-known/jwks.json"
 
-// healthBody is the answer of GET /healthz.
+// healthBody is the answer of GET /healthz, and of GET /readyz when ready.
 var healthBody = marshal(map[string]string{"status": "ok"})
 
 // serveGet answers a GET or HEAD of a read-only route with the JSON body;

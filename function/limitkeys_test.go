@@ -1,6 +1,7 @@
 package function
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
@@ -23,7 +24,7 @@ func TestLimitKeysOnRedis(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		if _, err := c.Do("FLUSHDB"); err != nil {
+		if err := c.FlushDB(context.Background()).Err(); err != nil {
 			t.Fatal(err)
 		}
 		e := newEnv(t, func(c *Config, _ *Options) {

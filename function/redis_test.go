@@ -68,7 +68,7 @@ func redisPrefix(t *testing.T, url string) string {
 // under prefix; the Service that receives it closes it.
 func redisStore(t *testing.T, url, prefix string) limit.Store {
 	t.Helper()
-	s, err := limit.OpenRedis(url, prefix)
+	s, err := limit.OpenRedis(limit.RedisOptions{URL: url, Prefix: prefix})
 	if err != nil {
 		t.Fatalf("OpenRedis: %v", err)
 	}

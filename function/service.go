@@ -134,11 +134,15 @@ func New(cfg Config, o Options) (*Service, error) {
 	if s.store == nil {
 		switch cfg.LimitStore {
 		case "redis":
-			rs, err := limit.OpenRedis(cfg.RedisURL, cfg.LimitKeyPrefix)
+			rs, err := limit.OpenRedis(limit.RedisOptions{
+				Mode: cfg.RedisMode, URL: cfg.RedisURL, Prefix: cfg.LimitKeyPrefix,
+				SentinelMaster: cfg.RedisSentinelMaster, SentinelAddrs: cfg.RedisSentinelAddrs, CAFile: cfg.RedisCAFile,
+			})
 			if err != nil {
 				return nil, fmt.Errorf("config: REDIS_URL: %w", err)
 			}
 			s.store = rs
+			s.checkRedis(rs)
 		default:
 			s.store = limit.NewMemoryWith(limit.MemoryOptions{MaxKeys: int(cfg.LimitMemoryMaxKeys), Now: s.now})
 		}

@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/gomodule/redigo/redis"
+	"github.com/redis/go-redis/v9"
 )
 
 // Idempotency records make a retried request answer like the first one.
@@ -183,7 +183,7 @@ func (m *Memory) idemRecord(id keyHash, now time.Time) *idemRecord {
 
 // claimLua: KEYS[1] the record; ARGV fingerprint, token, lease in ms. It
 // returns {1} when it claimed the key, else {0, s, f, c, b}.
-var claimLua = redis.NewScript(1, `
+var claimLua = redis.NewScript(`
 local r = redis.call('HMGET', KEYS[1], 's', 'f', 'c', 'b')
 if r[1] then
   return {0, r[1], r[2] or '', r[3] or '', r[4] or ''}
@@ -195,7 +195,7 @@ return {1}
 
 // completeLua: KEYS[1] the record; ARGV token, status, body, ttl in ms. It
 // returns 1 when the token held the key, else 0 (nothing changed).
-var completeLua = redis.NewScript(1, `
+var completeLua = redis.NewScript(`
 local r = redis.call('HMGET', KEYS[1], 's', 'o')
 if r[1] ~= 'p' or r[2] ~= ARGV[1] then
   return 0
@@ -208,7 +208,7 @@ return 1
 
 // releaseLua: KEYS[1] the record; ARGV token. It returns 1 when the token
 // held the key (the record is deleted), else 0.
-var releaseLua = redis.NewScript(1, `
+var releaseLua = redis.NewScript(`
 local r = redis.call('HMGET', KEYS[1], 's', 'o')
 if r[1] ~= 'p' or r[2] ~= ARGV[1] then
   return 0
@@ -227,33 +227,34 @@ func (r *Redis) Claim(ctx context.Context, key, fingerprint string, lease time.D
 		return Claim{}, err
 	}
 	tok := newToken()
-	res, err := redis.Values(r.run(ctx, claimLua, r.idemKey(key), fingerprint, tok, lease.Milliseconds()))
+	v, err := r.run(ctx, claimLua, []string{r.idemKey(key)}, fingerprint, tok, lease.Milliseconds())
 	if err != nil {
 		return Claim{}, fmt.Errorf("limit: redis claim: %w", err)
 	}
+	res, _ := v.([]any)
 	if len(res) == 1 && res[0] == int64(1) {
 		return Claim{Token: tok}, nil
 	}
 	if len(res) != 5 || res[0] != int64(0) {
 		return Claim{}, fmt.Errorf("limit: redis claim: unexpected reply of %d values", len(res))
 	}
-	var s [4][]byte // bulk strings: state, fingerprint, status, body
+	var s [4]string // bulk strings: state, fingerprint, status, body
 	for i := range s {
-		v, ok := res[i+1].([]byte)
+		v, ok := res[i+1].(string)
 		if !ok {
 			return Claim{}, errors.New("limit: redis claim: unexpected reply type")
 		}
 		s[i] = v
 	}
-	rec := Record{Fingerprint: string(s[1])}
-	switch string(s[0]) {
+	rec := Record{Fingerprint: s[1]}
+	switch s[0] {
 	case "p":
 	case "d":
 		rec.Done = true
-		if rec.Status, err = strconv.Atoi(string(s[2])); err != nil {
+		if rec.Status, err = strconv.Atoi(s[2]); err != nil {
 			return Claim{}, errors.New("limit: redis claim: stored status is not a number")
 		}
-		rec.Body = s[3] // a reply's own copy
+		rec.Body = []byte(s[3])
 	default:
 		return Claim{}, errors.New("limit: redis claim: unknown record state")
 	}
@@ -266,11 +267,11 @@ func (r *Redis) Complete(ctx context.Context, key, token string, status int, bod
 	if err != nil {
 		return err
 	}
-	n, err := redis.Int(r.run(ctx, completeLua, r.idemKey(key), token, status, body, ttl.Milliseconds()))
+	n, err := r.run(ctx, completeLua, []string{r.idemKey(key)}, token, status, body, ttl.Milliseconds())
 	if err != nil {
 		return fmt.Errorf("limit: redis complete: %w", err)
 	}
-	if n != 1 {
+	if n != int64(1) {
 		return fmt.Errorf("limit: complete: %w", ErrNotHeld)
 	}
 	return nil
@@ -284,11 +285,11 @@ func (r *Redis) Release(ctx context.Context, key, token string) error {
 	if token == "" {
 		return fmt.Errorf("limit: release: %w", ErrNotHeld)
 	}
-	n, err := redis.Int(r.run(ctx, releaseLua, r.idemKey(key), token))
+	n, err := r.run(ctx, releaseLua, []string{r.idemKey(key)}, token)
 	if err != nil {
 		return fmt.Errorf("limit: redis release: %w", err)
 	}
-	if n != 1 {
+	if n != int64(1) {
 		return fmt.Errorf("limit: release: %w", ErrNotHeld)
 	}
 	return nil

@@ -1,5 +1,5 @@
 // Package limit is the abuse-protection store of the smsverify service:
-// sliding-window rate limits that hold across serverless instances (Redis)
+// sliding-window rate limits, whose memory does not grow with their limit, that hold across serverless instances (Redis)
 // or within one process (Memory), and the "used" marks that make a
 // verification code single-use: the caller marks each code that passed
 // under its own key, and a marked key refuses a second mark; and the
@@ -42,9 +42,11 @@ type Decision struct {
 
 // Store is the abuse-protection store shared by the service's handlers.
 type Store interface {
-	// Allow checks and counts atomically with a sliding-window log: a key
-	// sees at most Rate.N events in any window of length Rate.Per. Either
-	// all requests are allowed and each is counted, or none is counted.
+	// Allow checks and counts atomically with a sliding window: a key sees
+	// at most Rate.N events in any window of length Rate.Per. Either all
+	// requests are allowed and each is counted, or none is counted. The
+	// window is exact up to ExactN events; beyond, a slot may come back up
+	// to Per/ExactN late, never early (see ExactN).
 	Allow(ctx context.Context, now time.Time, reqs ...Request) (Decision, error)
 
 	// Refund gives back the slots an allowed Allow(ctx, now, reqs...)
@@ -79,6 +81,9 @@ type Store interface {
 	// Claim runs anew. It fails with ErrNotHeld unless token holds key in
 	// flight.
 	Release(ctx context.Context, key, token string) error
+
+	// Ping reports whether the store answers (readiness).
+	Ping(ctx context.Context) error
 
 	// Close releases the store's resources.
 	Close() error

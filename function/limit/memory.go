@@ -59,11 +59,17 @@ type Memory struct {
 // keyHash is the fixed-size name of a window, a mark or an idempotency record.
 type keyHash [2]uint64
 
-// window is one sliding-window log: its period and the times of its
-// counted events in milliseconds, ascending.
+// window is one sliding window: its period and its counted events as
+// counts per time stamp in milliseconds, ascending (see ExactN).
 type window struct {
 	perMs  int64
-	events []int64
+	stamps []stamp
+}
+
+// stamp counts the events of a window counted at one time.
+type stamp struct {
+	ms int64
+	n  int64
 }
 
 // MemoryOptions configure NewMemoryWith.
@@ -139,20 +145,57 @@ func (m *Memory) room(n int, nowMs int64) error {
 	return nil
 }
 
-// prune drops the events at or before cutoff from a window.
-func prune(events []int64, cutoff int64) []int64 {
-	i, _ := slices.BinarySearch(events, cutoff+1)
-	if i == len(events) {
+// prune drops the stamps at or before cutoff from a window.
+func prune(stamps []stamp, cutoff int64) []stamp {
+	i, _ := slices.BinarySearchFunc(stamps, cutoff+1, cmpStamp)
+	if i == len(stamps) {
 		return nil // release the array
 	}
-	return events[i:]
+	return stamps[i:]
 }
 
-// addEvent records an event at ms, keeping the events sorted even if clocks
+// cmpStamp orders stamps by time.
+func cmpStamp(s stamp, ms int64) int {
+	switch {
+	case s.ms < ms:
+		return -1
+	case s.ms > ms:
+		return 1
+	}
+	return 0
+}
+
+// addEvent counts one event at ms, keeping the stamps sorted even if clocks
 // disagree.
-func addEvent(events []int64, ms int64) []int64 {
-	i, _ := slices.BinarySearch(events, ms+1)
-	return slices.Insert(events, i, ms)
+func addEvent(stamps []stamp, ms int64) []stamp {
+	i, found := slices.BinarySearchFunc(stamps, ms, cmpStamp)
+	if found {
+		stamps[i].n++
+		return stamps
+	}
+	return slices.Insert(stamps, i, stamp{ms: ms, n: 1})
+}
+
+// count is the number of events in stamps.
+func count(stamps []stamp) int64 {
+	var c int64
+	for _, s := range stamps {
+		c += s.n
+	}
+	return c
+}
+
+// freedAt is the stamp of the event whose expiry frees a slot: the
+// (k+1)-th oldest of stamps, or pending when k is past them (an event this
+// call is about to add).
+func freedAt(stamps []stamp, k, pending int64) int64 {
+	for _, s := range stamps {
+		if k < s.n {
+			return s.ms
+		}
+		k -= s.n
+	}
+	return pending
 }
 
 // Allow implements Store.
@@ -181,24 +224,18 @@ func (m *Memory) Allow(ctx context.Context, now time.Time, reqs ...Request) (Dec
 		perMs := rq.Rate.Per.Milliseconds()
 		w, ok := m.logs[ids[i]]
 		if ok {
-			w.events = prune(w.events, nowMs-perMs)
+			w.stamps = prune(w.stamps, nowMs-perMs)
 			m.logs[ids[i]] = w
 		}
-		events := w.events
-		c := len(events)
-		p := 0
+		c := count(w.stamps)
+		var p int64
 		for j := range reqs[:i] {
 			if ids[j] == ids[i] {
 				p++
 			}
 		}
-		if c+p >= rq.Rate.N {
-			// The event whose expiry frees a slot is at index c+p-N of the
-			// window extended by the pending events (all at nowMs).
-			at := nowMs
-			if k := c + p - rq.Rate.N; k < c {
-				at = events[k]
-			}
+		if n := int64(rq.Rate.N); c+p >= n {
+			at := freedAt(w.stamps, c+p-n, stampMs(nowMs, rq.Rate.widthMs()))
 			return Decision{Denied: i, RetryAfter: time.Duration(at+perMs-nowMs) * time.Millisecond}, nil
 		}
 		if !ok && p == 0 {
@@ -213,7 +250,7 @@ func (m *Memory) Allow(ctx context.Context, now time.Time, reqs ...Request) (Dec
 	for i, id := range ids {
 		w := m.logs[id]
 		w.perMs = reqs[i].Rate.Per.Milliseconds()
-		w.events = addEvent(w.events, nowMs)
+		w.stamps = addEvent(w.stamps, stampMs(nowMs, reqs[i].Rate.widthMs()))
 		m.logs[id] = w
 	}
 	if len(m.logs) >= m.logsSweep {
@@ -239,10 +276,13 @@ func (m *Memory) Refund(ctx context.Context, now time.Time, reqs ...Request) err
 		if !ok {
 			continue
 		}
-		if i, found := slices.BinarySearch(w.events, nowMs); found {
-			w.events = slices.Delete(w.events, i, i+1)
+		ms := stampMs(nowMs, rq.Rate.widthMs())
+		if i, found := slices.BinarySearchFunc(w.stamps, ms, cmpStamp); found {
+			if w.stamps[i].n--; w.stamps[i].n == 0 {
+				w.stamps = slices.Delete(w.stamps, i, i+1)
+			}
 		}
-		if len(w.events) == 0 {
+		if len(w.stamps) == 0 {
 			delete(m.logs, id)
 		} else {
 			m.logs[id] = w
@@ -254,7 +294,7 @@ func (m *Memory) Refund(ctx context.Context, now time.Time, reqs ...Request) err
 // sweepLogs drops the windows with no event in them at nowMs.
 func (m *Memory) sweepLogs(nowMs int64) {
 	for id, w := range m.logs {
-		if len(prune(w.events, nowMs-w.perMs)) == 0 {
+		if len(prune(w.stamps, nowMs-w.perMs)) == 0 {
 			delete(m.logs, id)
 		}
 	}
@@ -344,6 +384,9 @@ func (m *Memory) Reset() {
 	m.logsSweep, m.markSweep, m.idemSweep = minSweep, minSweep, minSweep
 	m.nextFullSweep = time.Time{}
 }
+
+// Ping implements Store: a Memory always answers.
+func (m *Memory) Ping(ctx context.Context) error { return ctx.Err() }
 
 // Close implements Store; it does nothing.
 func (m *Memory) Close() error { return nil }

@@ -7,9 +7,18 @@ import (
 	"time"
 )
 
-// MaxN is the largest event count a Rate may allow. A sliding-window log
-// stores one entry per counted event, so N bounds the memory of one key.
+// MaxN is the largest event count a Rate may allow.
 const MaxN = 1_000_000
+
+// ExactN is the largest N a window counts exactly. A window keeps its
+// events as counts per time stamp: to the millisecond when N is at most
+// ExactN, so it holds at most N stamps; for a larger N each event's time is
+// rounded up to the end of its bucket, one of ExactN buckets spanning Per,
+// so it holds at most ExactN+2 stamps whatever N. Rounding up only ever
+// holds an event longer: a window never counts more than N events in any
+// span of Per, and a slot comes back at most Per/ExactN (1% of Per) later
+// than an exact log would give it back.
+const ExactN = 100
 
 // Rate is N events per Per, written "N/duration": "5/1h", "20/1h",
 // "1000/24h", "5/15m", "30/5m".
@@ -92,6 +101,22 @@ func (r Rate) validate() error {
 		return fmt.Errorf("period must be a whole number of milliseconds, got %v", r.Per)
 	}
 	return nil
+}
+
+// widthMs is the bucket width of r's window in milliseconds: 1 (exact) up
+// to ExactN events, else Per/ExactN rounded up (see ExactN).
+func (r Rate) widthMs() int64 {
+	if r.N <= ExactN {
+		return 1
+	}
+	per := r.Per.Milliseconds()
+	return (per + ExactN - 1) / ExactN
+}
+
+// stampMs is the time an event at nowMs is counted at in a window whose
+// buckets are widthMs wide: the last millisecond of its bucket.
+func stampMs(nowMs, widthMs int64) int64 {
+	return nowMs - (nowMs%widthMs+widthMs)%widthMs + widthMs - 1
 }
 
 // Decode parses s into r. It implements envconfig.Decoder, so a Rate can be

@@ -2,43 +2,56 @@ package limit
 
 import (
 	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/gomodule/redigo/redis"
+	"github.com/redis/go-redis/v9"
 )
 
-// allowScript checks and counts a set of sliding-window logs atomically.
+// allowScript checks and counts a set of sliding windows atomically.
 //
-// KEYS are the logs (sorted sets of event times in ms). ARGV[1] is now in
-// ms; ARGV[2i], ARGV[2i+1] are N and Per (ms) of KEYS[i]. It returns
-// {1, 0, 0} when every log had room (one event added to each), else
-// {0, i, retryMs} for the first full log i, having added nothing.
-//
-// Members are "now:seq" where seq counts the members already at score now;
-// entries leave a log only by whole scores, so the member is always new.
-var allowScript = redis.NewScript(-1, `
+// KEYS are the windows: hashes of stamp (ms, see ExactN) → event count.
+// ARGV[1] is now in ms; ARGV[3i-1], ARGV[3i], ARGV[3i+1] are N, Per (ms) and
+// the bucket width (ms) of KEYS[i]. It returns {1, 0, 0} when every window
+// had room (one event counted in each), else {0, i, retryMs} for the first
+// full window i, having counted nothing. Its only writes before the
+// decision drop stamps that left their window.
+var allowScript = redis.NewScript(`
 local now = tonumber(ARGV[1])
-local pending = {}
+local pending, stamps = {}, {}
 for i = 1, #KEYS do
   local key = KEYS[i]
-  local limit = tonumber(ARGV[2*i])
-  local per = tonumber(ARGV[2*i+1])
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - per)
-  local c = redis.call('ZCARD', key)
+  local limit = tonumber(ARGV[3*i-1])
+  local per = tonumber(ARGV[3*i])
+  local width = tonumber(ARGV[3*i+1])
+  stamps[i] = string.format('%.0f', now - now % width + width - 1)
+  local flat = redis.call('HGETALL', key)
+  local times, counts, c = {}, {}, 0
+  for j = 1, #flat, 2 do
+    local t, n = tonumber(flat[j]), tonumber(flat[j+1])
+    if t <= now - per then
+      redis.call('HDEL', key, flat[j])
+    else
+      c = c + n
+      times[#times+1] = t
+      counts[t] = n
+    end
+  end
   local p = pending[key] or 0
   if c + p >= limit then
     local k = c + p - limit
-    local at = now
-    if k < c then
-      at = tonumber(redis.call('ZRANGE', key, k, k, 'WITHSCORES')[2])
+    local at = tonumber(stamps[i])
+    table.sort(times)
+    for _, t in ipairs(times) do
+      if k < counts[t] then at = t break end
+      k = k - counts[t]
     end
     return {0, i, at + per - now}
   end
@@ -46,332 +59,415 @@ for i = 1, #KEYS do
 end
 for i = 1, #KEYS do
   local key = KEYS[i]
-  local per = tonumber(ARGV[2*i+1])
-  local seq = redis.call('ZCOUNT', key, now, now)
-  redis.call('ZADD', key, now, ARGV[1] .. ':' .. seq)
-  local newest = tonumber(redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')[2])
-  local ttl = per
-  if newest > now then ttl = per + newest - now end
-  redis.call('PEXPIRE', key, ttl)
+  redis.call('HINCRBY', key, stamps[i], 1)
+  local ttl = tonumber(stamps[i]) + tonumber(ARGV[3*i]) - now
+  if redis.call('PTTL', key) < ttl then
+    redis.call('PEXPIRE', key, ttl)
+  end
 end
 return {1, 0, 0}
 `)
 
-// refundScript removes one event at ARGV[1] (ms) from each log in KEYS. The
-// members at one score are "now:0" … "now:(c-1)"; removing the last keeps
-// that so, and allowScript's next member at that score stays new.
-var refundScript = redis.NewScript(-1, `
-local now = ARGV[1]
+// refundScript takes one event at ARGV[1] (ms) back from each window in
+// KEYS; ARGV[i+1] is the bucket width of KEYS[i]. A stamp left with no
+// event is deleted.
+var refundScript = redis.NewScript(`
+local now = tonumber(ARGV[1])
 for i = 1, #KEYS do
-  local c = redis.call('ZCOUNT', KEYS[i], now, now)
-  if c > 0 then
-    redis.call('ZREM', KEYS[i], now .. ':' .. (c - 1))
+  local width = tonumber(ARGV[i+1])
+  local stamp = string.format('%.0f', now - now % width + width - 1)
+  local n = tonumber(redis.call('HGET', KEYS[i], stamp) or '0')
+  if n > 1 then
+    redis.call('HINCRBY', KEYS[i], stamp, -1)
+  elseif n == 1 then
+    redis.call('HDEL', KEYS[i], stamp)
   end
 end
 return 0
 `)
 
-// Redis is a Store shared by every instance that talks to one Redis. Each
-// operation is one command or script call, so it is atomic across
-// processes. A log is the sorted set prefix+"rate:<Per in ms>:"+Key and a
-// used mark the string prefix+"used:"+key, set with SET NX PX; every key
-// expires.
+// Redis is a Store shared by every instance that talks to one Redis
+// (standalone, Cluster or behind Sentinel). Each operation is one command
+// or script call, so it is atomic across processes. A window is the hash
+// prefix+"win:<Per in ms>:"+Key and a used mark the string
+// prefix+"used:"+key, set with SET NX PX; every key expires.
 //
 // Allow with several requests touches several keys in one script; on Redis
 // Cluster they must hash to one slot, so give the store a prefix with a hash
 // tag, such as "{smsverify}:".
 type Redis struct {
-	pool   *redis.Pool
-	slots  chan struct{} // a slot per connection the pool may hold, taken while one is in use
-	wait   time.Duration // how long a call waits for a free slot
-	now    func() time.Time
-	alive  func(net.Conn) bool // connAlive; tests stand in a NAT that drops silently
+	c      redis.UniversalClient
 	prefix string
+	retry  time.Duration // how long do and run retry a command Redis refused to run
 }
 
-// Connection defaults applied by OpenRedis unless the URL sets them, and
-// the pool's care of idle connections.
+// Redis modes (REDIS_MODE).
+const (
+	ModeStandalone = "standalone"
+	ModeCluster    = "cluster"
+	ModeSentinel   = "sentinel"
+)
+
+// RedisOptions say which Redis OpenRedis talks to.
+type RedisOptions struct {
+	// Mode is ModeStandalone (the default when empty), ModeCluster or
+	// ModeSentinel.
+	Mode string
+	// URL is redis://[user:password@]host:port[/db][?options] or rediss://
+	// for TLS: the server (standalone), any node (cluster) or a sentinel
+	// (sentinel). The options are go-redis's (dial_timeout, read_timeout,
+	// write_timeout, pool_size, pool_timeout, ...).
+	URL string
+	// SentinelMaster names the primary the sentinels watch (sentinel mode).
+	SentinelMaster string
+	// SentinelAddrs are more sentinels (host:port) beside the URL's.
+	SentinelAddrs []string
+	// CAFile is a PEM bundle of the CAs a rediss:// server's certificate
+	// must chain to, instead of the system's roots.
+	CAFile string
+	// Prefix starts every key, such as "{smsverify}:".
+	Prefix string
+}
+
+// Connection defaults applied by OpenRedis unless the URL sets them.
 const (
 	redisDialTimeout  = time.Second
 	redisReadTimeout  = time.Second
 	redisWriteTimeout = time.Second
 	redisPoolTimeout  = time.Second
 	redisPoolSize     = 128
-	// redisIdleCheck: a connection idle this long is PINGed before use, so
-	// one the server or a NAT closed meanwhile (an instance thawed after
-	// minutes) is replaced instead of failing a request. A busy instance
-	// reuses its connections sooner and pays nothing.
-	redisIdleCheck = 10 * time.Second
 	// redisIdleTimeout: a connection idle this long is closed, not
 	// reused: below NAT gateways' idle timeouts (AWS: 350s) and the common
-	// Redis `timeout` of 300s.
+	// Redis `timeout` of 300s. Sooner, the pool reuses it after checking
+	// that the server has not closed it.
 	redisIdleTimeout = 4 * time.Minute
+	// redisRetryFor: how long a command that Redis refused to run (a
+	// failover, a slot on the move, a server loading its data) is retried.
+	redisRetryFor = 2 * time.Second
 )
 
-// errPoolTimeout is returned when no connection frees up within the pool
-// timeout.
-var errPoolTimeout = errors.New("no free connection within the pool timeout")
-
-// OpenRedis returns a Store on the Redis at a REDIS_URL such as
-// "redis://:password@host:6379/0", "redis://user:password@host:6379/0" or
-// "rediss://…" (TLS, verifying the server's certificate for the URL's
-// host), whose keys all start with prefix (for example "{smsverify}:").
-// It does not connect; the first call does.
+// OpenRedis returns a Store on the Redis o names. It does not connect; the
+// first call does (see Ping).
 //
 // It uses short timeouts (dial, read and write 1s each), a pool of up to
 // 128 connections for concurrent invocations, and waits at most 1s for a
-// free one; every call also honours its ctx's deadline, so an unreachable
-// or hung Redis fails a call within a few seconds instead of hanging. The
-// URL's query may set dial_timeout, read_timeout, write_timeout,
-// pool_timeout (durations such as "2s", or whole seconds) and pool_size;
-// any other option is an error. Commands are never retried (a script that
-// reached Redis may have counted); instead each pooled connection is vetted
-// before use: one the server closed (a restart, a failover, Redis's
-// `timeout`) is seen at once by a non-blocking peek at its socket (Linux
-// and macOS), one idle for 10s or more is also PINGed, for a NAT that
-// dropped it without a word, and one idle for 4 minutes is closed. So a
-// dropped connection is replaced instead of failing a call.
+// free one, unless the URL's options say otherwise; every call also
+// honours its ctx's deadline. A command that Redis refused without running
+// it (READONLY after a failover, MOVED, ASK, TRYAGAIN, CLUSTERDOWN, LOADING,
+// MASTERDOWN) or that never left (a failed dial) is retried for up to 2s;
+// one whose answer was lost is not, since it may have counted.
 //
 // Errors never repeat the URL, which may hold a password.
-func OpenRedis(rawURL, prefix string) (*Redis, error) {
-	cfg, err := parseRedisURL(rawURL)
+func OpenRedis(o RedisOptions) (*Redis, error) {
+	uo, err := redisOptions(o)
 	if err != nil {
+		return nil, err
+	}
+	return newRedis(o.Mode, uo, o.Prefix), nil
+}
+
+// quietLogger drops go-redis's log lines: the service logs its own
+// errors as JSON, and an unreachable Redis must not also print to stderr.
+type quietLogger struct{}
+
+func (quietLogger) Printf(context.Context, string, ...any) {}
+
+// newRedis returns a Store on a client made from uo.
+func newRedis(mode string, uo *redis.UniversalOptions, prefix string) *Redis {
+	redis.SetLogger(quietLogger{})
+	var c redis.UniversalClient
+	switch mode {
+	case ModeCluster:
+		co := uo.Cluster()
+		// The cluster client retries a command on a lost connection itself;
+		// its nodes mark such errors final, since the command may have run.
+		co.NewClient = func(o *redis.Options) *redis.Client {
+			nc := redis.NewClient(o)
+			nc.AddHook(lostReplyFinal{})
+			return nc
+		}
+		c = redis.NewClusterClient(co)
+	case ModeSentinel:
+		c = redis.NewFailoverClient(uo.Failover())
+	default:
+		c = redis.NewClient(uo.Simple())
+	}
+	return &Redis{c: c, prefix: prefix, retry: redisRetryFor}
+}
+
+// redisOptions turns o into go-redis options. Its errors never hold the
+// URL, nor any value of its query.
+func redisOptions(o RedisOptions) (*redis.UniversalOptions, error) {
+	bad := func(err error) (*redis.UniversalOptions, error) {
 		return nil, fmt.Errorf("limit: invalid Redis URL: %w", err)
 	}
-	return newRedis(cfg, prefix), nil
-}
-
-// redisConfig is a parsed REDIS_URL.
-type redisConfig struct {
-	addr     string // host:port
-	host     string // the TLS server name
-	tls      bool
-	rootCAs  *x509.CertPool // nil: the system's (tests set their own)
-	user     string
-	password string
-	db       int
-
-	dialTimeout, readTimeout, writeTimeout, poolTimeout time.Duration
-	poolSize                                            int
-}
-
-// parseRedisURL parses rawURL and applies the defaults. Its errors never
-// hold the URL, nor any value from its query.
-func parseRedisURL(rawURL string) (redisConfig, error) {
-	u, err := url.Parse(rawURL)
+	u, err := url.Parse(o.URL)
 	if err != nil {
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return redisConfig{}, err
+		return bad(err)
 	}
 	if u.Scheme != "redis" && u.Scheme != "rediss" {
-		return redisConfig{}, errors.New("the scheme must be redis or rediss")
+		return bad(errors.New("the scheme must be redis or rediss"))
 	}
-	if u.Opaque != "" {
-		return redisConfig{}, errors.New("the URL must be redis://host:port/db")
+	if u.Opaque != "" || u.Host == "" {
+		return bad(errors.New("the URL must be redis://host:port/db"))
 	}
-	cfg := redisConfig{
-		host:         u.Hostname(),
-		tls:          u.Scheme == "rediss",
-		dialTimeout:  redisDialTimeout,
-		readTimeout:  redisReadTimeout,
-		writeTimeout: redisWriteTimeout,
-		poolTimeout:  redisPoolTimeout,
-		poolSize:     redisPoolSize,
+	q := u.Query()
+	if q.Has("skip_verify") {
+		return bad(errors.New(`option "skip_verify" is not allowed: trust a private CA with REDIS_CA_FILE`))
 	}
-	if cfg.host == "" {
-		cfg.host = "localhost"
+	so, err := redis.ParseURL(o.URL)
+	if err != nil {
+		return bad(redact(err, u))
 	}
-	port := u.Port()
-	if port == "" {
-		port = "6379"
+	if o.Mode == ModeCluster && so.DB != 0 {
+		return bad(errors.New("Redis Cluster has database 0 only"))
 	}
-	cfg.addr = net.JoinHostPort(cfg.host, port)
-	if u.User != nil {
-		cfg.user = u.User.Username()
-		cfg.password, _ = u.User.Password()
+	defaults := []struct {
+		name string
+		d    *time.Duration
+		v    time.Duration
+	}{
+		{"dial_timeout", &so.DialTimeout, redisDialTimeout}, {"read_timeout", &so.ReadTimeout, redisReadTimeout},
+		{"write_timeout", &so.WriteTimeout, redisWriteTimeout}, {"pool_timeout", &so.PoolTimeout, redisPoolTimeout},
+		{"conn_max_idle_time", &so.ConnMaxIdleTime, redisIdleTimeout},
 	}
-	if db := strings.Trim(u.Path, "/"); db != "" {
-		if cfg.db, err = strconv.Atoi(db); err != nil || cfg.db < 0 {
-			return redisConfig{}, errors.New("the path must be a database number")
+	for _, d := range defaults {
+		if !q.Has(d.name) {
+			*d.d = d.v
 		}
 	}
-	for name, vals := range u.Query() {
-		if len(vals) != 1 {
-			return redisConfig{}, fmt.Errorf("option %q is given %d times", name, len(vals))
-		}
-		switch name {
-		case "dial_timeout":
-			err = parseSeconds(vals[0], &cfg.dialTimeout)
-		case "read_timeout":
-			err = parseSeconds(vals[0], &cfg.readTimeout)
-		case "write_timeout":
-			err = parseSeconds(vals[0], &cfg.writeTimeout)
-		case "pool_timeout":
-			err = parseSeconds(vals[0], &cfg.poolTimeout)
-		case "pool_size":
-			cfg.poolSize, err = strconv.Atoi(vals[0])
-			if err != nil || cfg.poolSize < 1 {
-				err = errors.New("must be a whole number of at least 1")
-			}
-		default:
-			return redisConfig{}, fmt.Errorf("unknown option %q (known: dial_timeout, read_timeout, write_timeout, pool_size, pool_timeout)", name)
-		}
-		if err != nil {
-			return redisConfig{}, fmt.Errorf("option %s %w", name, err)
-		}
+	if !q.Has("pool_size") {
+		so.PoolSize = redisPoolSize
 	}
-	return cfg, nil
-}
-
-// parseSeconds sets *d to s, a positive duration ("1.5s", "500ms") or
-// whole number of seconds ("2").
-func parseSeconds(s string, d *time.Duration) error {
-	v, err := time.ParseDuration(s)
-	if n, nerr := strconv.Atoi(s); nerr == nil {
-		v, err = time.Duration(n)*time.Second, nil
-	}
-	if err != nil || v <= 0 {
-		return errors.New(`must be a positive duration such as "2s" or "500ms", or whole seconds`)
-	}
-	*d = v
-	return nil
-}
-
-// newRedis returns a Store whose pool dials as cfg says.
-func newRedis(cfg redisConfig, prefix string) *Redis {
-	opts := []redis.DialOption{
-		redis.DialConnectTimeout(cfg.dialTimeout),
-		redis.DialReadTimeout(cfg.readTimeout),
-		redis.DialWriteTimeout(cfg.writeTimeout),
-		redis.DialDatabase(cfg.db),
-	}
-	if cfg.password != "" {
-		opts = append(opts, redis.DialUsername(cfg.user), redis.DialPassword(cfg.password))
-	}
-	nd := &net.Dialer{Timeout: cfg.dialTimeout, KeepAlive: 5 * time.Minute}
-	netDial := nd.DialContext
-	if cfg.tls {
-		// tls.Dialer bounds the handshake by ctx and the dial timeout.
-		netDial = (&tls.Dialer{
-			NetDialer: nd,
-			Config:    &tls.Config{ServerName: cfg.host, RootCAs: cfg.rootCAs, MinVersion: tls.VersionTLS12},
-		}).DialContext
-	}
-	r := &Redis{
-		slots:  make(chan struct{}, cfg.poolSize),
-		wait:   cfg.poolTimeout,
-		now:    time.Now,
-		alive:  connAlive,
-		prefix: prefix,
-	}
-	r.pool = &redis.Pool{
-		DialContext: func(ctx context.Context) (redis.Conn, error) {
-			var raw net.Conn
-			dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
-				c, err := netDial(ctx, network, addr)
-				raw = c
-				return c, err
-			}
-			// A copy of opts per dial: the closure holds this dial's raw.
-			c, err := redis.DialContext(ctx, "tcp", cfg.addr, append(opts[:len(opts):len(opts)], redis.DialContextFunc(dial))...)
+	if so.TLSConfig != nil {
+		// Each node is verified for the name it is dialed by: the URL's
+		// host, or the addresses a cluster or the sentinels hand out.
+		so.TLSConfig.ServerName = ""
+		if o.CAFile != "" {
+			roots, err := readCAFile(o.CAFile)
 			if err != nil {
 				return nil, err
 			}
-			return liveConn{c.(redis.ConnWithContext), raw}, nil
-		},
-		TestOnBorrowContext: r.checkIdle,
-		MaxIdle:             cfg.poolSize,
-		IdleTimeout:         redisIdleTimeout,
+			so.TLSConfig.RootCAs = roots
+		}
+	} else if o.CAFile != "" {
+		return nil, errors.New("limit: REDIS_CA_FILE is set but the Redis URL is not rediss://")
 	}
-	return r
-}
-
-// liveConn is a pooled connection with the network connection under it,
-// which checkIdle asks whether the server closed it.
-type liveConn struct {
-	redis.ConnWithContext
-	raw net.Conn
-}
-
-// errClosedByServer is checkIdle's verdict on a connection the server (or
-// a proxy) closed while it sat in the pool.
-var errClosedByServer = errors.New("limit: the Redis connection was closed while idle")
-
-// checkIdle vets a pooled connection before use; the pool closes it, and
-// dials another, when it fails. A connection the server closed (Redis
-// restarted or failed over, or its `timeout` passed) shows it at once:
-// that check is one non-blocking peek, so no call is spent on a dead
-// connection and none is retried. A connection that sat idle for
-// redisIdleCheck or longer is also PINGed, for one that vanished without a
-// word (a NAT that forgot it, an instance thawed after minutes).
-func (r *Redis) checkIdle(ctx context.Context, c redis.Conn, lastUsed time.Time) error {
-	if lc, ok := c.(liveConn); ok && !r.alive(lc.raw) {
-		return errClosedByServer
+	uo := &redis.UniversalOptions{
+		Addrs:    []string{so.Addr},
+		DB:       so.DB,
+		Username: so.Username,
+		Password: so.Password,
+		// RESP2 and no CLIENT SETINFO: the connection setup needs no
+		// command beyond AUTH and SELECT (a least-privilege ACL user).
+		Protocol:        2,
+		DisableIdentity: true,
+		// do and run retry what is safe to retry (see OpenRedis).
+		MaxRetries:            -1,
+		DialTimeout:           so.DialTimeout,
+		ReadTimeout:           so.ReadTimeout,
+		WriteTimeout:          so.WriteTimeout,
+		ContextTimeoutEnabled: true,
+		PoolSize:              so.PoolSize,
+		PoolTimeout:           so.PoolTimeout,
+		MinIdleConns:          so.MinIdleConns,
+		MaxIdleConns:          so.MaxIdleConns,
+		MaxActiveConns:        so.MaxActiveConns,
+		ConnMaxIdleTime:       so.ConnMaxIdleTime,
+		ConnMaxLifetime:       so.ConnMaxLifetime,
+		TLSConfig:             so.TLSConfig,
 	}
-	if r.now().Sub(lastUsed) < redisIdleCheck {
-		return nil
-	}
-	_, err := redis.DoContext(c, ctx, "PING")
-	return err
-}
-
-// conn takes a connection from the pool, waiting for a free slot no longer
-// than the pool timeout and ctx allow. Pass it to release when done.
-func (r *Redis) conn(ctx context.Context) (redis.Conn, error) {
-	select {
-	case r.slots <- struct{}{}:
+	switch o.Mode {
+	case "", ModeStandalone:
+	case ModeCluster:
+		uo.IsClusterMode = true
+	case ModeSentinel:
+		if o.SentinelMaster == "" {
+			return nil, errors.New("limit: sentinel mode needs the primary's name (REDIS_SENTINEL_MASTER)")
+		}
+		uo.MasterName = o.SentinelMaster
+		// The sentinels take the same credentials as the servers.
+		uo.SentinelUsername, uo.SentinelPassword = so.Username, so.Password
+		for _, a := range o.SentinelAddrs {
+			if _, _, err := net.SplitHostPort(a); err != nil {
+				return nil, fmt.Errorf("limit: REDIS_SENTINEL_ADDRS: %q is not host:port", a)
+			}
+			uo.Addrs = append(uo.Addrs, a)
+		}
 	default:
-		t := time.NewTimer(r.wait)
-		defer t.Stop()
-		select {
-		case r.slots <- struct{}{}:
-		case <-t.C:
-			return nil, errPoolTimeout
-		case <-ctx.Done():
-			return nil, ctx.Err()
+		return nil, fmt.Errorf("limit: unknown Redis mode %q (standalone, cluster or sentinel)", o.Mode)
+	}
+	return uo, nil
+}
+
+// redact replaces the password and every query value of u in err's text.
+func redact(err error, u *url.URL) error {
+	msg := err.Error()
+	secrets := []string{}
+	if pw, ok := u.User.Password(); ok && pw != "" {
+		secrets = append(secrets, pw)
+	}
+	for _, vs := range u.Query() {
+		secrets = append(secrets, vs...)
+	}
+	for _, s := range secrets {
+		if s != "" {
+			msg = strings.ReplaceAll(msg, s, "…")
 		}
 	}
-	c, err := r.pool.GetContext(ctx)
-	if err != nil {
-		<-r.slots
-		return nil, err
-	}
-	return c, nil
+	return errors.New(strings.TrimPrefix(msg, "redis: "))
 }
 
-// release returns c to the pool; the pool drops it if it failed.
-func (r *Redis) release(c redis.Conn) {
-	_ = c.Close()
-	<-r.slots
+// readCAFile reads a PEM bundle of CA certificates.
+func readCAFile(name string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(name)
+	if err != nil {
+		return nil, fmt.Errorf("limit: REDIS_CA_FILE: %w", err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("limit: REDIS_CA_FILE: %s holds no PEM certificate", name)
+	}
+	return roots, nil
 }
 
-// do runs one command.
-func (r *Redis) do(ctx context.Context, cmd string, args ...any) (any, error) {
-	c, err := r.conn(ctx)
-	if err != nil {
-		return nil, err
+// lostReplyFinal marks the errors after which a command may have run (a
+// connection lost or timed out once the command was sent) so that the
+// cluster client does not run it again: a second Allow would count twice,
+// a second Refund give back twice.
+type lostReplyFinal struct{}
+
+func (lostReplyFinal) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (lostReplyFinal) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+func (lostReplyFinal) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		if mayHaveRun(err) {
+			err = &lostReplyError{msg: err.Error()}
+			cmd.SetErr(err)
+		}
+		return err
 	}
-	defer r.release(c)
-	return redis.DoContext(c, ctx, cmd, args...)
+}
+
+// lostReplyError is a transport error after which a command may have run.
+// It wraps nothing, so no retry logic takes it for a connection error.
+type lostReplyError struct{ msg string }
+
+func (e *lostReplyError) Error() string { return "connection lost before the answer: " + e.msg }
+
+// mayHaveRun reports whether err leaves open whether Redis ran the command:
+// not an answer from Redis, nor a failure before anything was sent.
+func mayHaveRun(err error) bool {
+	var re redis.Error
+	var oe *net.OpError
+	var lost *lostReplyError
+	switch {
+	case err == nil, err == redis.Nil, errors.As(err, &re), errors.As(err, &lost):
+		return false
+	case errors.As(err, &oe) && oe.Op == "dial":
+		return false
+	case errors.Is(err, redis.ErrPoolTimeout), errors.Is(err, redis.ErrClosed):
+		return false
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return false // the caller's own end; nothing retries it anyway
+	}
+	return true
+}
+
+// notRun reports whether Redis refused to run a command (or it never
+// reached Redis), so that running it again is safe.
+func notRun(err error) bool {
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Op == "dial" {
+		return true
+	}
+	var re redis.Error
+	if !errors.As(err, &re) {
+		return false
+	}
+	msg := re.Error()
+	for _, p := range []string{"READONLY ", "MOVED ", "ASK ", "TRYAGAIN ", "CLUSTERDOWN ", "LOADING ", "MASTERDOWN "} {
+		// A script that met the refusal at its first write reports it
+		// after its own prefix.
+		if strings.HasPrefix(msg, p) || strings.Contains(msg, "-"+p) {
+			return true
+		}
+	}
+	return false
+}
+
+// retrying calls f until it succeeds, fails with an error other than a
+// refusal to run (notRun), or r.retry has passed; it waits 10ms, then
+// twice as long each time up to 250ms, between calls.
+func (r *Redis) retrying(ctx context.Context, f func() (any, error)) (any, error) {
+	give := time.Now().Add(r.retry)
+	wait := 10 * time.Millisecond
+	for {
+		v, err := f()
+		if !notRun(err) || time.Now().Add(wait).After(give) {
+			return v, err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+		wait = min(2*wait, 250*time.Millisecond)
+	}
+}
+
+// do runs one command; a nil reply is nil, not an error.
+func (r *Redis) do(ctx context.Context, args ...any) (any, error) {
+	return r.retrying(ctx, func() (any, error) {
+		v, err := r.c.Do(ctx, args...).Result()
+		if err == redis.Nil {
+			return nil, nil
+		}
+		return v, err
+	})
 }
 
 // run runs a script with EVALSHA, falling back to EVAL when Redis does not
-// have it cached.
-func (r *Redis) run(ctx context.Context, s *redis.Script, keysAndArgs ...any) (any, error) {
-	c, err := r.conn(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer r.release(c)
-	return s.DoContext(ctx, c, keysAndArgs...)
+// have it cached; a nil reply is nil, not an error.
+func (r *Redis) run(ctx context.Context, s *redis.Script, keys []string, args ...any) (any, error) {
+	return r.retrying(ctx, func() (any, error) {
+		v, err := s.Run(ctx, r.c, keys, args...).Result()
+		if err == redis.Nil {
+			return nil, nil
+		}
+		return v, err
+	})
 }
 
-// logKey is the Redis key of the log for one Key and period.
+// int64s reads a reply of integers.
+func int64s(v any) ([]int64, error) {
+	vs, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("unexpected reply type %T", v)
+	}
+	out := make([]int64, len(vs))
+	for i, x := range vs {
+		if out[i], ok = x.(int64); !ok {
+			return nil, fmt.Errorf("unexpected reply type %T", x)
+		}
+	}
+	return out, nil
+}
+
+// logKey is the Redis key of the window for one Key and period.
 func (r *Redis) logKey(key string, perMs int64) string {
-	return r.prefix + "rate:" + strconv.FormatInt(perMs, 10) + ":" + key
+	return r.prefix + "win:" + strconv.FormatInt(perMs, 10) + ":" + key
 }
 
 // usedKey is the Redis key of the used mark of key.
@@ -385,21 +481,21 @@ func (r *Redis) Allow(ctx context.Context, now time.Time, reqs ...Request) (Deci
 	if len(reqs) == 0 {
 		return allowedDecision(), nil
 	}
-	// The key count, the keys, then ARGV: now and each N and Per.
-	args := make([]any, 2+3*len(reqs))
-	args[0] = len(reqs)
-	args[1+len(reqs)] = now.UnixMilli()
+	keys := make([]string, len(reqs))
+	args := make([]any, 1+3*len(reqs))
+	args[0] = now.UnixMilli()
 	for i, rq := range reqs {
 		perMs := rq.Rate.Per.Milliseconds()
-		args[1+i] = r.logKey(rq.Key, perMs)
-		args[2+len(reqs)+2*i], args[3+len(reqs)+2*i] = rq.Rate.N, perMs
+		keys[i] = r.logKey(rq.Key, perMs)
+		args[1+3*i], args[2+3*i], args[3+3*i] = rq.Rate.N, perMs, rq.Rate.widthMs()
 	}
-	res, err := redis.Int64s(r.run(ctx, allowScript, args...))
+	v, err := r.run(ctx, allowScript, keys, args...)
 	if err != nil {
 		return Decision{}, fmt.Errorf("limit: redis allow: %w", err)
 	}
-	if len(res) != 3 {
-		return Decision{}, fmt.Errorf("limit: redis allow: unexpected reply of %d values", len(res))
+	res, err := int64s(v)
+	if err != nil || len(res) != 3 {
+		return Decision{}, fmt.Errorf("limit: redis allow: unexpected reply %v", v)
 	}
 	if res[0] == 1 {
 		return allowedDecision(), nil
@@ -419,13 +515,14 @@ func (r *Redis) Refund(ctx context.Context, now time.Time, reqs ...Request) erro
 	if len(reqs) == 0 {
 		return nil
 	}
-	args := make([]any, 2+len(reqs))
-	args[0] = len(reqs)
+	keys := make([]string, len(reqs))
+	args := make([]any, 1+len(reqs))
+	args[0] = now.UnixMilli()
 	for i, rq := range reqs {
-		args[1+i] = r.logKey(rq.Key, rq.Rate.Per.Milliseconds())
+		keys[i] = r.logKey(rq.Key, rq.Rate.Per.Milliseconds())
+		args[1+i] = rq.Rate.widthMs()
 	}
-	args[1+len(reqs)] = now.UnixMilli()
-	if _, err := r.run(ctx, refundScript, args...); err != nil {
+	if _, err := r.run(ctx, refundScript, keys, args...); err != nil {
 		return fmt.Errorf("limit: redis refund: %w", err)
 	}
 	return nil
@@ -451,12 +548,30 @@ func (r *Redis) Used(ctx context.Context, key string) (bool, error) {
 	if key == "" {
 		return false, fmt.Errorf("limit: used: %w", errEmptyKey)
 	}
-	n, err := redis.Int64(r.do(ctx, "EXISTS", r.usedKey(key)))
+	v, err := r.do(ctx, "EXISTS", r.usedKey(key))
 	if err != nil {
 		return false, fmt.Errorf("limit: redis used: %w", err)
 	}
-	return n == 1, nil
+	return v == int64(1), nil
 }
 
-// Close implements Store; it closes the pool.
-func (r *Redis) Close() error { return r.pool.Close() }
+// Ping checks that Redis answers (the readiness check). It does not retry.
+func (r *Redis) Ping(ctx context.Context) error {
+	if err := r.c.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("limit: redis ping: %w", err)
+	}
+	return nil
+}
+
+// EvictionPolicy returns Redis's maxmemory-policy, or "" when Redis will not
+// say (managed services may refuse CONFIG).
+func (r *Redis) EvictionPolicy(ctx context.Context) string {
+	m, err := r.c.ConfigGet(ctx, "maxmemory-policy").Result()
+	if err != nil {
+		return ""
+	}
+	return m["maxmemory-policy"]
+}
+
+// Close implements Store; it closes the client.
+func (r *Redis) Close() error { return r.c.Close() }

@@ -15,11 +15,7 @@ import (
 // It catches writes to file descriptor 2 itself, which a logger made at
 // init (holding the old os.Stderr) would still reach.
 func TestRedisDownWritesNothing(t *testing.T) {
-	s, err := OpenRedis("redis://"+closedPort(t)+"/0", "smsverify:")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openRedis(t, RedisOptions{URL: "redis://" + closedPort(t) + "/0", Prefix: "smsverify:"})
 	got := captureFD2(t, func() {
 		ctx := context.Background()
 		if _, err := s.Allow(ctx, at(0), req("k", "1/1h")); err == nil {

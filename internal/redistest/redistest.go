@@ -1,27 +1,31 @@
-// Package redistest starts private Redis servers for tests: a
-// non-persistent redis-server from PATH on a free loopback port.
+// Package redistest starts private Redis servers for tests: non-persistent
+// redis-server processes (standalone, TLS, a replica, a Cluster) and
+// redis-sentinel, from PATH, on free loopback ports.
 package redistest
 
 import (
 	"bufio"
-	"crypto/x509"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	neturl "net/url"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/gomodule/redigo/redis"
+	"github.com/redis/go-redis/v9"
 
 	"smsverify/internal/testcert"
 )
 
-// ErrNotInstalled means redis-server is not on PATH.
-var ErrNotInstalled = errors.New("redistest: redis-server is not on PATH (apt-get install redis-server)")
+// ErrNotInstalled means redis-server (or redis-cli, redis-sentinel) is not
+// on PATH.
+var ErrNotInstalled = errors.New("redistest: redis-server, redis-cli or redis-sentinel is not on PATH (apt-get install redis-server redis-sentinel)")
 
 // slowTimeouts are the timeouts WithTestTimeouts sets: what a machine busy
 // with -race tests of many packages meets, where the 1s defaults of
@@ -46,118 +50,220 @@ func WithTestTimeouts(rawURL string) string {
 	return u.String()
 }
 
+// Server is a private redis-server (or redis-sentinel).
+type Server struct {
+	Addr string // 127.0.0.1:port
+	URL  string // redis://127.0.0.1:port/0 or rediss://localhost:port/0, no test timeouts
+	cmd  *exec.Cmd
+}
+
+// Stop kills the server and waits for it.
+func (s *Server) Stop() {
+	_ = s.cmd.Process.Kill()
+	_ = s.cmd.Wait()
+}
+
 // Start runs a private redis-server with its files in dir and returns its
-// URL (WithTestTimeouts) and a function that stops it. It tries three free ports, since a port
-// found free may be taken before Redis binds it.
+// URL (WithTestTimeouts) and a function that stops it.
 func Start(dir string) (url string, stop func(), err error) {
-	bin, err := exec.LookPath("redis-server")
+	s, err := StartServer(dir)
 	if err != nil {
-		return "", nil, ErrNotInstalled
+		return "", nil, err
 	}
-	for range 3 {
-		if url, stop, err = start(bin, dir, nil); err == nil {
-			return WithTestTimeouts(url), stop, nil
-		}
-	}
-	return "", nil, err
+	return WithTestTimeouts(s.URL), s.Stop, nil
+}
+
+// StartServer runs a private redis-server with its files in dir and the
+// extra arguments of redis-server args.
+func StartServer(dir string, args ...string) (*Server, error) {
+	return startBin("redis-server", dir, false, args)
 }
 
 // StartTLS is Start for a server that speaks only TLS, with a fresh
 // self-signed certificate for the name localhost (and not for 127.0.0.1).
-// It returns a rediss://localhost URL and a pool holding the certificate,
-// for a client's roots.
-func StartTLS(dir string) (url string, roots *x509.CertPool, stop func(), err error) {
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		return "", nil, nil, ErrNotInstalled
-	}
+// It returns a rediss://localhost URL (WithTestTimeouts) and the file of
+// the certificate, in PEM, for a client's roots.
+func StartTLS(dir string) (url, caFile string, stop func(), err error) {
 	cert, err := testcert.Write(dir, "localhost")
 	if err != nil {
-		return "", nil, nil, err
+		return "", "", nil, err
 	}
-	tlsArgs := []string{"--tls-cert-file", cert.Cert, "--tls-key-file", cert.Key, "--tls-auth-clients", "no"}
-	for range 3 {
-		if url, stop, err = start(bin, dir, tlsArgs); err == nil {
-			return url, cert.Roots, stop, nil
-		}
+	s, err := startBin("redis-server", dir, true, []string{"--tls-cert-file", cert.Cert, "--tls-key-file", cert.Key, "--tls-auth-clients", "no"})
+	if err != nil {
+		return "", "", nil, err
 	}
-	return "", nil, nil, err
+	return WithTestTimeouts(s.URL), cert.Cert, s.Stop, nil
 }
 
-// start runs redis-server on a free port: plain, or TLS only with tlsArgs.
-func start(bin, dir string, tlsArgs []string) (string, func(), error) {
+// startBin runs bin on a free port, trying three ports, since a port found
+// free may be taken before Redis binds it: plain, or TLS only.
+func startBin(name, dir string, tls bool, args []string) (*Server, error) {
+	bin, err := exec.LookPath(name)
+	if err != nil {
+		return nil, ErrNotInstalled
+	}
+	for range 3 {
+		var s *Server
+		if s, err = start(bin, dir, tls, args); err == nil {
+			return s, nil
+		}
+	}
+	return nil, err
+}
+
+// start runs a Redis binary on a free port.
+func start(bin, dir string, tls bool, extra []string) (*Server, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 	l.Close()
+	s := &Server{Addr: "127.0.0.1:" + port, URL: "redis://127.0.0.1:" + port + "/0"}
 	args := []string{"--port", port}
-	url := "redis://127.0.0.1:" + port + "/0"
-	if tlsArgs != nil {
-		args = append([]string{"--port", "0", "--tls-port", port}, tlsArgs...)
-		url = "rediss://localhost:" + port + "/0"
+	if tls {
+		args = []string{"--port", "0", "--tls-port", port}
+		s.URL = "rediss://localhost:" + port + "/0"
 	}
-	cmd := exec.Command(bin, append(args, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-		"--dir", dir, "--logfile", "", "--daemonize", "no")...)
+	var conf []string
+	if filepath.Base(bin) == "redis-sentinel" {
+		// Sentinel rewrites its configuration file: one per process.
+		f := filepath.Join(dir, "sentinel-"+port+".conf")
+		if err := os.WriteFile(f, nil, 0o600); err != nil {
+			return nil, err
+		}
+		conf = []string{f}
+	}
+	args = append(append(conf, args...), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--dir", dir, "--logfile", "", "--daemonize", "no")
+	if filepath.Base(bin) != "redis-sentinel" {
+		args = append(args, "--dbfilename", "dump-"+port+".rdb")
+	}
+	cmd := exec.Command(bin, append(args, extra...)...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	cmd.Stderr = cmd.Stdout
 	if err := cmd.Start(); err != nil {
-		return "", nil, err
+		return nil, err
 	}
-	stop := func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
+	s.cmd = cmd
 	ready := make(chan error, 1)
 	go func() {
 		sc := bufio.NewScanner(out)
 		var log strings.Builder
 		for sc.Scan() {
-			if strings.Contains(sc.Text(), "Ready to accept connections") {
+			if strings.Contains(sc.Text(), "Ready to accept connections") || strings.Contains(sc.Text(), "Sentinel ID is") {
 				ready <- nil
 				_, _ = io.Copy(io.Discard, out) // keep the pipe drained
 				return
 			}
 			log.WriteString(sc.Text() + "\n")
 		}
-		ready <- fmt.Errorf("redis-server exited before it was ready:\n%s", log.String())
+		ready <- fmt.Errorf("%s exited before it was ready:\n%s", filepath.Base(bin), log.String())
 	}()
 	select {
 	case err := <-ready:
 		if err != nil {
-			stop()
-			return "", nil, err
+			s.Stop()
+			return nil, err
 		}
 	case <-time.After(30 * time.Second):
-		stop()
-		return "", nil, errors.New("redistest: redis-server not ready after 30s")
+		s.Stop()
+		return nil, errors.New("redistest: redis not ready after 30s")
 	}
-	return WithTestTimeouts(url), stop, nil
+	return s, nil
 }
 
-// Conn is a connection to the Redis at url for a test's own commands
-// (inspecting keys, killing clients): redigo's, timeouts 5s.
-func Conn(url string) (redis.Conn, error) {
-	return redis.DialURL(url, redis.DialConnectTimeout(5*time.Second),
-		redis.DialReadTimeout(5*time.Second), redis.DialWriteTimeout(5*time.Second))
+// StartCluster runs a Redis Cluster of masters (at least 3) with no
+// replicas, its files in dir, and waits until every slot is served. It
+// needs redis-cli.
+func StartCluster(dir string, masters int) ([]*Server, func(), error) {
+	cli, err := exec.LookPath("redis-cli")
+	if err != nil {
+		return nil, nil, ErrNotInstalled
+	}
+	var nodes []*Server
+	stop := func() {
+		for _, n := range nodes {
+			n.Stop()
+		}
+	}
+	create := []string{"--cluster", "create"}
+	for range masters {
+		// Each node has a directory of its own for its nodes.conf.
+		nd, err := os.MkdirTemp(dir, "node")
+		if err != nil {
+			stop()
+			return nil, nil, err
+		}
+		n, err := StartServer(nd, "--cluster-enabled", "yes", "--cluster-node-timeout", "2000")
+		if err != nil {
+			stop()
+			return nil, nil, err
+		}
+		nodes = append(nodes, n)
+		create = append(create, n.Addr)
+	}
+	if out, err := exec.Command(cli, append(create, "--cluster-yes")...).CombinedOutput(); err != nil {
+		stop()
+		return nil, nil, fmt.Errorf("redis-cli --cluster create: %v\n%s", err, out)
+	}
+	for _, n := range nodes {
+		if err := WaitFor(n.URL, func(c *redis.Client) bool {
+			info, err := c.ClusterInfo(context.Background()).Result()
+			return err == nil && strings.Contains(info, "cluster_state:ok")
+		}); err != nil {
+			stop()
+			return nil, nil, err
+		}
+	}
+	return nodes, stop, nil
+}
+
+// WaitFor polls the Redis at url every 20ms until ok says yes, for at most
+// 30s.
+func WaitFor(url string, ok func(*redis.Client) bool) error {
+	c, err := Conn(url)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	for range 1500 {
+		if ok(c) {
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("redistest: %s not in the expected state after 30s", c.Options().Addr)
+}
+
+// Conn is a client of the Redis at url for a test's own commands
+// (inspecting keys, killing clients): go-redis, timeouts 5s, no retries.
+func Conn(url string) (*redis.Client, error) {
+	o, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, err
+	}
+	o.DialTimeout, o.ReadTimeout, o.WriteTimeout = 5*time.Second, 5*time.Second, 5*time.Second
+	o.MaxRetries = -1
+	o.Protocol = 2
+	o.DisableIdentity = true
+	return redis.NewClient(o), nil
 }
 
 // Keys returns the keys on c that match pattern.
-func Keys(c redis.Conn, pattern string) ([]string, error) {
+func Keys(c redis.Cmdable, pattern string) ([]string, error) {
 	var keys []string
-	cursor := "0"
+	var cursor uint64
 	for {
-		res, err := redis.Values(c.Do("SCAN", cursor, "MATCH", pattern, "COUNT", 1000))
+		batch, next, err := c.Scan(context.Background(), cursor, pattern, 1000).Result()
 		if err != nil {
 			return nil, err
 		}
-		var batch []string
-		if _, err := redis.Scan(res, &cursor, &batch); err != nil {
-			return nil, err
-		}
 		keys = append(keys, batch...)
-		if cursor == "0" {
+		if cursor = next; cursor == 0 {
 			return keys, nil
 		}
 	}
@@ -174,6 +280,5 @@ func DeleteKeys(url, pattern string) error {
 	if err != nil || len(keys) == 0 {
 		return err
 	}
-	_, err = c.Do("DEL", redis.Args{}.AddFlat(keys)...)
-	return err
+	return c.Del(context.Background(), keys...).Err()
 }
