@@ -125,19 +125,20 @@ func start(bin, dir string, tls bool, extra []string) (*Server, error) {
 		args = []string{"--port", "0", "--tls-port", port}
 		s.URL = "rediss://localhost:" + port + "/0"
 	}
-	var conf []string
-	if filepath.Base(bin) == "redis-sentinel" {
-		// Sentinel rewrites its configuration file: one per process.
+	sentinel := filepath.Base(bin) == "redis-sentinel"
+	if sentinel {
+		// Sentinel reads its watch list from, and rewrites, a file of its
+		// own: extra holds its lines.
 		f := filepath.Join(dir, "sentinel-"+port+".conf")
-		if err := os.WriteFile(f, nil, 0o600); err != nil {
+		if err := os.WriteFile(f, []byte(strings.Join(extra, "\n")+"\n"), 0o600); err != nil {
 			return nil, err
 		}
-		conf = []string{f}
+		args = append([]string{f}, args...)
+		extra = nil
 	}
-	args = append(append(conf, args...), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-		"--dir", dir, "--logfile", "", "--daemonize", "no")
-	if filepath.Base(bin) != "redis-sentinel" {
-		args = append(args, "--dbfilename", "dump-"+port+".rdb")
+	args = append(args, "--bind", "127.0.0.1", "--dir", dir, "--logfile", "", "--daemonize", "no")
+	if !sentinel {
+		args = append(args, "--save", "", "--appendonly", "no", "--dbfilename", "dump-"+port+".rdb")
 	}
 	cmd := exec.Command(bin, append(args, extra...)...)
 	out, err := cmd.StdoutPipe()
@@ -174,6 +175,20 @@ func start(bin, dir string, tls bool, extra []string) (*Server, error) {
 		return nil, errors.New("redistest: redis not ready after 30s")
 	}
 	return s, nil
+}
+
+// StartSentinel runs a redis-sentinel that watches the primary at addr
+// under the name master, with a quorum of one.
+func StartSentinel(dir, master, addr string) (*Server, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	return startBin("redis-sentinel", dir, false, []string{
+		"sentinel monitor " + master + " " + host + " " + port + " 1",
+		"sentinel down-after-milliseconds " + master + " 2000",
+		"sentinel failover-timeout " + master + " 10000",
+	})
 }
 
 // StartCluster runs a Redis Cluster of masters (at least 3) with no
