@@ -212,3 +212,87 @@ func TestMemoryReset(t *testing.T) {
 		t.Errorf("Claim after Reset = %+v, %v; want a fresh claim", c, err)
 	}
 }
+
+// BenchmarkWindowMemory reports the memory one 1000000/24h window holds
+// after 100,000 events spread over a day (B/window): in the memory store
+// (heap, after a GC) and in Redis (MEMORY USAGE of its key). Neither grows
+// with N: above ExactN events a window keeps at most ExactN+2 stamps.
+func BenchmarkWindowMemory(b *testing.B) {
+	const events = 100_000
+	rq := Request{"send:global", Rate{1_000_000, 24 * time.Hour}}
+	step := rq.Rate.Per / events
+	fill := func(b *testing.B, s Store) {
+		for i := range events {
+			if _, err := s.Allow(context.Background(), at(time.Duration(i)*step), rq); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.Run("memory", func(b *testing.B) {
+		var held uint64
+		var ms runtime.MemStats
+		for b.Loop() {
+			m := NewMemory()
+			runtime.GC()
+			runtime.ReadMemStats(&ms)
+			before := ms.HeapAlloc
+			fill(b, m)
+			runtime.GC()
+			runtime.ReadMemStats(&ms)
+			held += ms.HeapAlloc - before
+			runtime.KeepAlive(m)
+		}
+		b.ReportMetric(float64(held)/float64(b.N), "B/window")
+	})
+	b.Run("redis", func(b *testing.B) {
+		c := testConn(b)
+		var used int64
+		for b.Loop() {
+			s := redisStore(b, testPrefix(b))
+			fill(b, s)
+			n, err := c.MemoryUsage(bg, s.logKey(rq.Key, rq.Rate.Per.Milliseconds())).Result()
+			if err != nil {
+				b.Fatal(err)
+			}
+			used += n
+		}
+		b.ReportMetric(float64(used)/float64(b.N), "B/window")
+	})
+}
+
+// TestWindowStampsBounded: a window of a large N holds at most ExactN+2
+// stamps however many events it counts, in both stores; one of a small N
+// keeps one stamp per millisecond with an event.
+func TestWindowStampsBounded(t *testing.T) {
+	big := Request{"big", Rate{1_000_000, 24 * time.Hour}}
+	small := Request{"small", Rate{ExactN, time.Hour}}
+	fill := func(t *testing.T, s Store) {
+		for i := range 5000 {
+			wantAllowed(t, allow(t, s, at(time.Duration(i)*17*time.Second), big))
+		}
+		for i := range ExactN {
+			wantAllowed(t, allow(t, s, at(time.Duration(i)*time.Millisecond), small))
+		}
+	}
+	t.Run("memory", func(t *testing.T) {
+		m := NewMemory()
+		fill(t, m)
+		if n := len(m.logs[m.hash(big.Key, big.Rate.Per.Milliseconds())].stamps); n > ExactN+2 {
+			t.Errorf("the 1000000/24h window holds %d stamps, want at most %d", n, ExactN+2)
+		}
+		if n := len(m.logs[m.hash(small.Key, small.Rate.Per.Milliseconds())].stamps); n != ExactN {
+			t.Errorf("the %v window holds %d stamps, want %d", small.Rate, n, ExactN)
+		}
+	})
+	t.Run("redis", func(t *testing.T) {
+		c := testConn(t)
+		s := redisStore(t, testPrefix(t))
+		fill(t, s)
+		if n, err := c.HLen(bg, s.logKey(big.Key, big.Rate.Per.Milliseconds())).Result(); err != nil || n > ExactN+2 {
+			t.Errorf("the 1000000/24h window holds %d stamps (%v), want at most %d", n, err, ExactN+2)
+		}
+		if n, err := c.HLen(bg, s.logKey(small.Key, small.Rate.Per.Milliseconds())).Result(); err != nil || n != ExactN {
+			t.Errorf("the %v window holds %d stamps (%v), want %d", small.Rate, n, err, ExactN)
+		}
+	})
+}

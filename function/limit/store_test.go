@@ -131,6 +131,64 @@ func testStore(t *testing.T, newHarness func(t *testing.T) harness) {
 		}
 	})
 
+	t.Run("LargeNBounded", func(t *testing.T) {
+		// Above ExactN events a window counts each event at the end of its
+		// bucket, Per/100 wide: the store must match a naive model of
+		// that, never allow what an exact log would refuse, and never make
+		// a caller wait more than one bucket longer than an exact log.
+		s := newHarness(t).store
+		reqs := []Request{req("a", "150/10s"), req("b", "1000/1m")}
+		var widths [2]int64
+		for i, rq := range reqs {
+			widths[i] = (rq.Rate.Per.Milliseconds() + 99) / 100
+		}
+		exact := make([][]int64, len(reqs))   // allowed event times, ms
+		rounded := make([][]int64, len(reqs)) // the same, at their buckets' ends
+		rng := rand.New(rand.NewPCG(3, 4))
+		nowMs := t0.UnixMilli()
+		allowedN := 0
+		for step := range 3000 {
+			nowMs += rng.Int64N(60)
+			want := roundedAllow(rounded, reqs, nowMs)
+			got := allow(t, s, time.UnixMilli(nowMs), reqs...)
+			if got != want {
+				t.Fatalf("step %d at +%dms: got %+v, want %+v", step, nowMs-t0.UnixMilli(), got, want)
+			}
+			ex := referenceAllow(exact, reqs, nowMs)
+			if got.Allowed && !ex.Allowed {
+				t.Fatalf("step %d: allowed what an exact log refuses (%+v)", step, ex)
+			}
+			if !got.Allowed {
+				w := time.Duration(widths[got.Denied]) * time.Millisecond
+				if ex.Allowed && got.RetryAfter > w || !ex.Allowed && got.RetryAfter > ex.RetryAfter+w {
+					t.Fatalf("step %d: RetryAfter %v, more than one bucket (%v) past an exact log's %+v", step, got.RetryAfter, w, ex)
+				}
+				continue
+			}
+			allowedN++
+			for i := range reqs {
+				exact[i] = append(exact[i], nowMs)
+				rounded[i] = append(rounded[i], nowMs-nowMs%widths[i]+widths[i]-1)
+			}
+		}
+		if allowedN < 300 || allowedN > 2500 {
+			t.Fatalf("%d of 3000 allowed; the walk does not exercise both outcomes", allowedN)
+		}
+		// Fill a's window afresh at one time: N calls; then a refund at
+		// that time gives back one slot.
+		now := time.UnixMilli(nowMs).Add(11 * time.Second)
+		for i := range reqs[0].Rate.N {
+			if d := allow(t, s, now, reqs[0]); !d.Allowed {
+				t.Fatalf("call %d of N at one time refused: %+v", i+1, d)
+			}
+		}
+		refund(t, s, now, reqs[0])
+		wantAllowed(t, allow(t, s, now, reqs[0]))
+		if d := allow(t, s, now, reqs[0]); d.Allowed {
+			t.Fatal("a refund gave back more than one slot")
+		}
+	})
+
 	t.Run("AllOrNothing", func(t *testing.T) {
 		s := newHarness(t).store
 		a, b := req("a", "2/1m"), req("b", "1/1m")
@@ -461,6 +519,34 @@ func referenceAllow(logs [][]int64, reqs []Request, nowMs int64) Decision {
 		n := 0
 		for _, e := range log {
 			if e > t-perMs && e <= t {
+				n++
+			}
+		}
+		return n
+	}
+	for i, rq := range reqs {
+		perMs := rq.Rate.Per.Milliseconds()
+		if inWindow(logs[i], perMs, nowMs) < rq.Rate.N {
+			continue
+		}
+		for d := int64(1); ; d++ {
+			if inWindow(logs[i], perMs, nowMs+d) < rq.Rate.N {
+				return Decision{Denied: i, RetryAfter: time.Duration(d) * time.Millisecond}
+			}
+		}
+	}
+	return Decision{Allowed: true, Denied: -1}
+}
+
+// roundedAllow is the naive model of Allow over logs of event stamps at
+// their buckets' ends (rates above ExactN): it counts the stamps after
+// now-Per (a stamp may lie ahead of now) and searches for the retry time
+// one millisecond at a time.
+func roundedAllow(logs [][]int64, reqs []Request, nowMs int64) Decision {
+	inWindow := func(log []int64, perMs, t int64) int {
+		n := 0
+		for _, e := range log {
+			if e > t-perMs {
 				n++
 			}
 		}
