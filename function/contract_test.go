@@ -89,6 +89,7 @@ func (downStore) MarkUsed(context.Context, string, time.Duration) (bool, error) 
 	return false, errDown
 }
 func (downStore) Used(context.Context, string) (bool, error) { return false, errDown }
+func (downStore) Ping(context.Context) error                 { return errDown }
 func (downStore) Close() error                               { return nil }
 func (downStore) Claim(context.Context, string, string, time.Duration) (limit.Claim, error) {
 	return limit.Claim{}, errDown
@@ -127,6 +128,9 @@ func TestContract(t *testing.T) {
 	c.do(e, 200, "", "GET", "/healthz", "")
 	c.do(e, 200, "", "HEAD", "/healthz", "")
 	c.do(e, 405, CodeMethodNotAllowed, "POST", "/healthz", "")
+	c.do(e, 200, "", "GET", "/readyz", "")
+	c.do(e, 200, "", "HEAD", "/readyz", "")
+	c.do(e, 405, CodeMethodNotAllowed, "DELETE", "/readyz", "")
 	c.do(e, 200, "", "GET", "/openapi.json", "")
 	c.do(e, 200, "", "HEAD", "/openapi.json", "")
 	c.do(e, 405, CodeMethodNotAllowed, "PUT", "/openapi.json", "")
@@ -238,6 +242,8 @@ func TestContract(t *testing.T) {
 	c.do(noCreds, 500, CodeMissingCredentials, "POST", "/send", sendBody)
 	down := newEnv(t, func(_ *Config, o *Options) { o.Store = downStore{} })
 	c.do(down, 503, CodeLimitStoreDown, "POST", "/send", sendBody)
+	c.do(down, 503, CodeLimitStoreDown, "GET", "/readyz", "")
+	c.do(down, 503, "", "HEAD", "/readyz", "")
 
 	// The captcha: missing, refused, unavailable, passed.
 	site := captchatest.NewServer(captchatest.Options{})

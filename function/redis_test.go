@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -233,4 +234,56 @@ func freePort() (string, error) {
 	}
 	defer l.Close()
 	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port), nil
+}
+
+// TestReadyz: GET /readyz says 200 while the Redis limit store answers and
+// 503 LIMIT_STORE_UNAVAILABLE once it does not, while /healthz stays 200.
+// A store that is down at start is logged in one line, and the service
+// starts anyway; an eviction policy other than noeviction is warned of.
+func TestReadyz(t *testing.T) {
+	requireRedisServer(t)
+	dir := t.TempDir()
+	srv, err := redistest.StartServer(dir, "--maxmemory-policy", "allkeys-lru")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	lim := func(url string) func(*Config, *Options) {
+		return func(c *Config, _ *Options) { c.LimitStore, c.RedisURL = "redis", redistest.WithTestTimeouts(url) }
+	}
+	e := newEnv(t, lim(srv.URL))
+	if w, m := e.do("GET", "/readyz", ""); w.Code != 200 || m["status"] != "ok" {
+		t.Fatalf("GET /readyz with Redis up: %d %v", w.Code, m)
+	}
+	if logs := e.logs.String(); !strings.Contains(logs, `"maxmemory_policy":"allkeys-lru"`) || !strings.Contains(logs, `"level":"WARN"`) {
+		t.Errorf("no eviction warning at start:\n%s", logs)
+	}
+	srv.Stop()
+	if w, m := e.do("GET", "/readyz", ""); w.Code != 503 || m["Code"] != CodeLimitStoreDown {
+		t.Errorf("GET /readyz with Redis down: %d %v", w.Code, m)
+	}
+	if w, _ := e.do("GET", "/healthz", ""); w.Code != 200 {
+		t.Errorf("GET /healthz with Redis down: %d, want 200 (liveness)", w.Code)
+	}
+
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := newEnv(t, lim("redis://127.0.0.1:"+port+"/0"))
+	lines := strings.Count(down.logs.String(), "does not answer")
+	if lines != 1 || !strings.Contains(down.logs.String(), `"level":"ERROR"`) {
+		t.Errorf("start with Redis down logged %d lines about it, want 1:\n%s", lines, down.logs.String())
+	}
+	if w, _ := down.do("GET", "/readyz", ""); w.Code != 503 {
+		t.Errorf("GET /readyz on a service started with Redis down: %d, want 503", w.Code)
+	}
+}
+
+// requireRedisServer skips t unless redis-server is on PATH.
+func requireRedisServer(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Skip("no redis-server on PATH (apt-get install redis-server)")
+	}
 }
