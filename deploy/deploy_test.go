@@ -101,6 +101,8 @@ func TestChecksCatchBreakage(t *testing.T) {
 		{checkRoutes, "s.yaml", "              - OPTIONS\n", "              - OPTIONS\n              - PUT\n"},
 		{checkRoutes, "s.yaml", "authType: anonymous", "authType: function"},
 		{checkEvery, "template.yaml", "          SMS_TEST_NUMBERS: !Ref SmsTestNumbers\n", ""},
+		{checkEvery, "template.yaml", "          REDIS_MODE: !Ref RedisMode\n", ""},
+		{checkEvery, "s.yaml", "        REDIS_CA_FILE: ${env('REDIS_CA_FILE', '')}", "        # REDIS_CA_FILE unset"},
 		{checkEvery, "s.yaml", "        IDEMPOTENCY_TTL: ${env('IDEMPOTENCY_TTL', '24h')}\n", ""},
 		{checkEvery, "s.yaml", "        LIMIT_STORE:", "        ALIBABA_CLOUD_ACCESS_KEY_ID: ${env('ALIBABA_CLOUD_ACCESS_KEY_ID', '')}\n        LIMIT_STORE:"},
 		{checkEvery, "template.yaml", "          IDEMPOTENCY_TTL:", "          SMS_INTERVAL: '60'\n          IDEMPOTENCY_TTL:"},

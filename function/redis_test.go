@@ -41,7 +41,7 @@ func privateRedis(t *testing.T) string {
 	t.Helper()
 	url, stop, err := redistest.Start(t.TempDir())
 	if errors.Is(err, redistest.ErrNotInstalled) {
-		t.Skip("no Redis: set REDIS_URL (e.g. redis://127.0.0.1:6379/0) or install redis-server (apt-get install redis-server)")
+		redistest.Skip(t, "no Redis: set REDIS_URL (e.g. redis://127.0.0.1:6379/0) or install redis-server (apt-get install redis-server)")
 	}
 	if err != nil {
 		t.Fatalf("starting redis-server: %v", err)
@@ -284,6 +284,49 @@ func TestReadyz(t *testing.T) {
 func requireRedisServer(t *testing.T) {
 	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Skip("no redis-server on PATH (apt-get install redis-server)")
+		redistest.Skip(t, "no redis-server on PATH (apt-get install redis-server)")
+	}
+}
+
+// TestConfigRedisVariables: the Redis variables are checked together, each
+// problem naming its variable.
+func TestConfigRedisVariables(t *testing.T) {
+	base := func() Config {
+		c := testConfig("http://127.0.0.1:1")
+		c.LimitStore, c.RedisURL, c.LimitKeySecret = "redis", "redis://127.0.0.1:6379/0", testLimitKeySecret
+		return c
+	}
+	for _, tc := range []struct {
+		name  string
+		edit  func(*Config)
+		names string // "" when valid
+	}{
+		{"standalone", func(*Config) {}, ""},
+		{"cluster", func(c *Config) { c.RedisMode = "cluster" }, ""},
+		{"sentinel", func(c *Config) {
+			c.RedisMode, c.RedisSentinelMaster, c.RedisSentinelAddrs = "sentinel", "mymaster", []string{"10.0.0.2:26379"}
+		}, ""},
+		{"rediss with a CA file", func(c *Config) { c.RedisURL, c.RedisCAFile = "rediss://cache.example:6380", "/opt/ca.pem" }, ""},
+		{"unknown mode", func(c *Config) { c.RedisMode = "ring" }, "REDIS_MODE"},
+		{"cluster without a hash tag", func(c *Config) { c.RedisMode, c.LimitKeyPrefix = "cluster", "smsverify:" }, "LIMIT_KEY_PREFIX"},
+		{"cluster with an empty hash tag", func(c *Config) { c.RedisMode, c.LimitKeyPrefix = "cluster", "{}smsverify:" }, "LIMIT_KEY_PREFIX"},
+		{"sentinel without a master", func(c *Config) { c.RedisMode = "sentinel" }, "REDIS_SENTINEL_MASTER"},
+		{"sentinel address without a port", func(c *Config) {
+			c.RedisMode, c.RedisSentinelMaster, c.RedisSentinelAddrs = "sentinel", "m", []string{"10.0.0.2"}
+		}, "REDIS_SENTINEL_ADDRS"},
+		{"a master outside sentinel mode", func(c *Config) { c.RedisSentinelMaster = "m" }, "REDIS_SENTINEL_MASTER"},
+		{"a CA file for redis://", func(c *Config) { c.RedisCAFile = "/opt/ca.pem" }, "REDIS_CA_FILE"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := base()
+			tc.edit(&c)
+			err := c.Validate()
+			switch {
+			case tc.names == "" && err != nil:
+				t.Errorf("Validate: %v", err)
+			case tc.names != "" && (err == nil || !strings.Contains(err.Error(), tc.names)):
+				t.Errorf("Validate: %v, want an error naming %s", err, tc.names)
+			}
+		})
 	}
 }

@@ -30,7 +30,7 @@ import (
 func skipWithout(t *testing.T, err error) {
 	t.Helper()
 	if errors.Is(err, redistest.ErrNotInstalled) {
-		t.Skip(err)
+		redistest.Skip(t, err)
 	}
 	if err != nil {
 		t.Fatal(err)

@@ -57,7 +57,7 @@ func runTests(m *testing.M) int {
 func requireRedis(tb testing.TB) {
 	tb.Helper()
 	if testRedisURL == "" {
-		tb.Skip("no Redis: set REDIS_URL (e.g. redis://127.0.0.1:6379/0) or put redis-server on PATH")
+		redistest.Skip(tb, "no Redis: set REDIS_URL (e.g. redis://127.0.0.1:6379/0) or put redis-server on PATH")
 	}
 }
 
@@ -448,7 +448,7 @@ func privateServer(t *testing.T, args ...string) *redistest.Server {
 	requireRedis(t)
 	s, err := redistest.StartServer(t.TempDir(), args...)
 	if errors.Is(err, redistest.ErrNotInstalled) {
-		t.Skip(err)
+		redistest.Skip(t, err)
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -499,7 +499,7 @@ func TestRedisTLS(t *testing.T) {
 	requireRedis(t)
 	tlsURL, caFile, stop, err := redistest.StartTLS(t.TempDir())
 	if errors.Is(err, redistest.ErrNotInstalled) {
-		t.Skip(err)
+		redistest.Skip(t, err)
 	}
 	if err != nil {
 		t.Fatal(err)

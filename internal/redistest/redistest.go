@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -32,6 +33,16 @@ var ErrNotInstalled = errors.New("redistest: redis-server, redis-cli or redis-se
 // limit.OpenRedis (tested on their own) would make tests of other things
 // flaky.
 var slowTimeouts = []string{"dial_timeout", "read_timeout", "write_timeout", "pool_timeout"}
+
+// Skip skips tb with why, or fails it when SMSVERIFY_REQUIRE_REDIS is set
+// (CI, which installs Redis: a missing server there is a failure).
+func Skip(tb testing.TB, why any) {
+	tb.Helper()
+	if os.Getenv("SMSVERIFY_REQUIRE_REDIS") != "" {
+		tb.Fatalf("SMSVERIFY_REQUIRE_REDIS is set, but: %v", why)
+	}
+	tb.Skip(why)
+}
 
 // WithTestTimeouts returns a Redis URL (REDIS_URL, or one from Start) with
 // 10s timeouts in its query where it sets none.
