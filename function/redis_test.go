@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"github.com/redis/go-redis/v9"
 	"net"
 	"net/http"
 	"os"
@@ -329,4 +330,62 @@ func TestConfigRedisVariables(t *testing.T) {
 			}
 		})
 	}
+}
+
+// clientCommands is the number of commands the service's clients have sent
+// the Redis behind c: its round trips. Commands its scripts run count
+// under their own names (HGETALL, HINCRBY, ...), which no client sends.
+func clientCommands(t testing.TB, c *redis.Client) int64 {
+	t.Helper()
+	info, err := c.Info(context.Background(), "commandstats").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for line := range strings.SplitSeq(info, "\r\n") {
+		name, rest, ok := strings.Cut(line, ":calls=")
+		if !ok {
+			continue
+		}
+		switch strings.TrimPrefix(name, "cmdstat_") {
+		case "evalsha", "eval", "exists", "set", "ping", "config|get":
+			calls, _, _ := strings.Cut(rest, ",")
+			v, err := strconv.ParseInt(calls, 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n += v
+		}
+	}
+	return n
+}
+
+// TestRedisRoundTrips: a send takes one round trip to Redis (the limit
+// script), a check two (the limits, the used mark) and a check that passes
+// three (and the mark), once the scripts are cached.
+func TestRedisRoundTrips(t *testing.T) {
+	url := privateRedis(t)
+	c, err := redistest.Conn(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	e := newEnv(t, func(c *Config, _ *Options) { setLimits(c); c.LimitStore, c.RedisURL = "redis", url })
+	trips := func(what, path, body string, want int64) {
+		t.Helper()
+		before := clientCommands(t, c)
+		w, m := e.from(ipA, path, body)
+		ok(t, what, w, m)
+		if got := clientCommands(t, c) - before; got != want {
+			t.Errorf("%s: %d round trips to Redis, want %d", what, got, want)
+		}
+	}
+	// Warm the script cache (a first EVALSHA falls back to EVAL).
+	w, m := e.from(ipA, "/send", sendJSON(phone(1)))
+	ok(t, "send", w, m)
+	w, m = e.from(ipA, "/check", checkJSON(phone(1), "0000"))
+	ok(t, "check", w, m)
+	trips("send", "/send", sendJSON(phone(2)), 1)
+	trips("a wrong check", "/check", checkJSON(phone(2), "0000"), 2)
+	trips("a passing check", "/check", checkJSON(phone(2), e.lastCode(phone(2))), 3)
 }

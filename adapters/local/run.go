@@ -112,7 +112,7 @@ func run(ctx context.Context, out, logw io.Writer, h hooks) error {
 			fmt.Fprintf(out, "  Captcha: Captcha 2.0 is emulated too: a CaptchaVerifyParam starting with \"pass\" passes once.\n")
 		}
 	}
-	fmt.Fprintf(out, "smsverify listening on http://%s (POST /send, POST /check, GET /healthz, GET /openapi.json)\n", addr)
+	fmt.Fprintf(out, "smsverify listening on http://%s (POST /send, POST /check, GET /healthz, GET /readyz, GET /openapi.json)\n", addr)
 	if demo {
 		fmt.Fprintf(out, "  Demo page: http://%s/demo/\n", addr)
 	}
