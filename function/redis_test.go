@@ -389,3 +389,30 @@ func TestRedisRoundTrips(t *testing.T) {
 	trips("a wrong check", "/check", checkJSON(phone(2), "0000"), 2)
 	trips("a passing check", "/check", checkJSON(phone(2), e.lastCode(phone(2))), 3)
 }
+
+// TestConcurrentSendsCluster: two instances configured for a 3-master
+// Redis Cluster (REDIS_MODE=cluster, REDIS_URL on one node) share one
+// per-IP budget: exactly N of 200 concurrent sends pass.
+func TestConcurrentSendsCluster(t *testing.T) {
+	requireRedisServer(t)
+	nodes, stop, err := redistest.StartCluster(t.TempDir(), 3)
+	if errors.Is(err, redistest.ErrNotInstalled) {
+		redistest.Skip(t, err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	const n = 7
+	lim := func(c *Config, o *Options) {
+		setLimits(c)
+		c.SendLimitPerIP = rate(t, strconv.Itoa(n)+"/1h")
+		c.LimitStore, c.RedisMode, c.RedisURL = "redis", "cluster", redistest.WithTestTimeouts(nodes[1].URL)
+	}
+	e := newEnv(t, lim)
+	b := e.instance(lim)
+	if w, _ := e.do("GET", "/readyz", ""); w.Code != 200 {
+		t.Fatalf("GET /readyz on the cluster: %d", w.Code)
+	}
+	assertConcurrentSends(t, e, []*Service{e.svc, b}, n)
+}

@@ -172,9 +172,11 @@ type quietLogger struct{}
 
 func (quietLogger) Printf(context.Context, string, ...any) {}
 
+// go-redis has one process-wide logger; it is set before any client runs.
+func init() { redis.SetLogger(quietLogger{}) }
+
 // newRedis returns a Store on a client made from uo.
 func newRedis(mode string, uo *redis.UniversalOptions, prefix string) *Redis {
-	redis.SetLogger(quietLogger{})
 	var c redis.UniversalClient
 	switch mode {
 	case ModeCluster:
