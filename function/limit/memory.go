@@ -16,9 +16,10 @@ const minSweep = 1024
 
 // DefaultMemoryMaxKeys is the number of entries (windows, used marks and
 // idempotency records) a Memory holds unless told otherwise: at about 100
-// bytes for a window with one event and at most a few hundred for a full
-// per-address window, it keeps the store within about 50 MB of a 128 MB
-// instance, leaving room for the runtime and the garbage collector.
+// bytes for a window with one event, a few hundred for a full per-address
+// window and at most about 2 KB for any window (see ExactN), it keeps the
+// store within about 50 MB of a 128 MB instance for the usual mix, leaving
+// room for the runtime and the garbage collector.
 const DefaultMemoryMaxKeys = 200_000
 
 // fullSweepEvery spaces the sweeps of a full store, so that requests
@@ -36,8 +37,8 @@ var ErrFull = errors.New("limit: memory store is full (LIMIT_MEMORY_MAX_KEYS)")
 // MaxKeys entries in all.
 //
 // Keys are kept as 128-bit hashes under a random per-store seed, never as
-// the caller's strings: a window costs a fixed 16-byte name plus its event
-// times. Two keys would share a window only if their hashes collided, which
+// the caller's strings: a window costs a fixed 16-byte name plus its
+// stamps. Two keys would share a window only if their hashes collided, which
 // an outsider cannot aim for without the seed.
 type Memory struct {
 	mu      sync.Mutex
