@@ -6,13 +6,16 @@ import (
 	"encoding/hex"
 	"errors"
 	"github.com/redis/go-redis/v9"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"smsverify/function/limit"
 
@@ -415,4 +418,60 @@ func TestConcurrentSendsCluster(t *testing.T) {
 		t.Fatalf("GET /readyz on the cluster: %d", w.Code)
 	}
 	assertConcurrentSends(t, e, []*Service{e.svc, b}, n)
+}
+
+// BenchmarkRedisRoundTrips reports the round trips to Redis of a public
+// send and of a check (trips/send, trips/check), counted by the server,
+// with a private redis-server, and the time of a send and a check.
+func BenchmarkRedisRoundTrips(b *testing.B) {
+	url, stop, err := redistest.Start(b.TempDir())
+	if errors.Is(err, redistest.ErrNotInstalled) {
+		redistest.Skip(b, err)
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(stop)
+	c, err := redistest.Conn(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json;charset=utf-8")
+		io.WriteString(w, cannedAnswers[r.Header.Get("x-acs-action")])
+	}))
+	b.Cleanup(srv.Close)
+	cfg := testConfig(srv.URL)
+	many := limit.Rate{N: 1000000, Per: time.Second}
+	cfg.SendLimitPerPhone, cfg.SendLimitPerIP, cfg.SendLimitGlobal = many, many, many
+	cfg.CheckLimitPerPhone, cfg.CheckLimitPerIP = many, many
+	cfg.LimitStore, cfg.RedisURL, cfg.LimitKeySecret = "redis", url, testLimitKeySecret
+	svc, err := New(cfg, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer svc.Close()
+	serve := func(path, body string) {
+		r := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
+		r.RemoteAddr = "203.0.113.7:5555"
+		r.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		svc.ServeHTTP(w, r)
+		if w.Code != http.StatusOK {
+			b.Fatalf("%s: %d %s", path, w.Code, w.Body)
+		}
+	}
+	serve("/send", sendJSON(phone(0))) // caches the scripts
+	var sends, checks int64
+	for b.Loop() {
+		n := clientCommands(b, c)
+		serve("/send", sendJSON(phone(1)))
+		m := clientCommands(b, c)
+		serve("/check", checkJSON(phone(1), "0000"))
+		sends += m - n
+		checks += clientCommands(b, c) - m
+	}
+	b.ReportMetric(float64(sends)/float64(b.N), "trips/send")
+	b.ReportMetric(float64(checks)/float64(b.N), "trips/check")
 }

@@ -50,9 +50,9 @@ type Store interface {
 	Allow(ctx context.Context, now time.Time, reqs ...Request) (Decision, error)
 
 	// Refund gives back the slots an allowed Allow(ctx, now, reqs...)
-	// took: one event at now is removed from the log of each request (pass
-	// the requests whose slots to give back, with the same now). An event
-	// that has already left its window is not touched. Refunds of
+	// took: one event counted at now is removed from the window of each
+	// request (pass the requests whose slots to give back, with the same
+	// now). An event that has already left its window is not touched. Refunds of
 	// concurrent calls with the same now are exact: n allowed calls and n
 	// refunds leave every log as it was.
 	Refund(ctx context.Context, now time.Time, reqs ...Request) error
