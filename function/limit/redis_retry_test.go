@@ -20,6 +20,7 @@ type scriptedRedis struct {
 	mu       sync.Mutex
 	replies  []string
 	commands []string
+	slots    string // the CLUSTER SLOTS answer: every slot on this server
 }
 
 func startScripted(t *testing.T, replies ...string) (*scriptedRedis, string) {
@@ -29,7 +30,9 @@ func startScripted(t *testing.T, replies ...string) (*scriptedRedis, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close() })
-	s := &scriptedRedis{replies: replies}
+	host, port, _ := net.SplitHostPort(l.Addr().String())
+	s := &scriptedRedis{replies: replies,
+		slots: fmt.Sprintf("*1\r\n*3\r\n:0\r\n:16383\r\n*2\r\n$%d\r\n%s\r\n:%s", len(host), host, port)}
 	go func() {
 		for {
 			c, err := l.Accept()
@@ -53,6 +56,12 @@ func (s *scriptedRedis) serve(c net.Conn) {
 		if strings.HasPrefix(strings.ToLower(cmd), "hello ") {
 			// As Redis before 6: the client then speaks RESP2 without it.
 			if _, err := io.WriteString(c, "-ERR unknown command 'hello'\r\n"); err != nil {
+				return
+			}
+			continue
+		}
+		if strings.EqualFold(cmd, "cluster slots") {
+			if _, err := io.WriteString(c, s.slots+"\r\n"); err != nil {
 				return
 			}
 			continue
@@ -113,7 +122,8 @@ func (s *scriptedRedis) received() []string {
 // at its first write) is sent again until it runs; an error that is not a
 // refusal is not retried; and a command whose answer was lost (the
 // connection dropped after it was sent) is never sent again, since it may
-// have run.
+// have run, in standalone mode and in cluster mode (whose client would
+// otherwise send it again on a lost connection).
 func TestRedisRetriesRefusals(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -133,22 +143,24 @@ func TestRedisRetriesRefusals(t *testing.T) {
 		{"another error", []string{"-ERR wrong number of arguments", ":1"}, 1, false},
 		{"a lost answer", []string{"close", ":1"}, 1, false},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			srv, addr := startScripted(t, tc.replies...)
-			s := openRedis(t, RedisOptions{URL: "redis://" + addr + "/0", Prefix: "p:"})
-			used, err := s.Used(bg, "k")
-			if (err == nil) != tc.ok || (tc.ok && !used) {
-				t.Errorf("Used = %v, %v; want ok %v", used, err, tc.ok)
-			}
-			var exists int
-			for _, c := range srv.received() {
-				if strings.HasPrefix(c, "EXISTS ") || strings.HasPrefix(c, "exists ") {
-					exists++
+		for _, mode := range []string{ModeStandalone, ModeCluster} {
+			t.Run(mode+"/"+tc.name, func(t *testing.T) {
+				srv, addr := startScripted(t, tc.replies...)
+				s := openRedis(t, RedisOptions{Mode: mode, URL: "redis://" + addr + "/0", Prefix: "{p}:"})
+				used, err := s.Used(bg, "k")
+				if (err == nil) != tc.ok || (tc.ok && !used) {
+					t.Errorf("Used = %v, %v; want ok %v", used, err, tc.ok)
 				}
-			}
-			if exists != tc.sent {
-				t.Errorf("the server received EXISTS %d times, want %d (all: %q)", exists, tc.sent, srv.received())
-			}
-		})
+				var exists int
+				for _, c := range srv.received() {
+					if strings.HasPrefix(strings.ToLower(c), "exists ") {
+						exists++
+					}
+				}
+				if exists != tc.sent {
+					t.Errorf("the server received EXISTS %d times, want %d (all: %q)", exists, tc.sent, srv.received())
+				}
+			})
+		}
 	}
 }
