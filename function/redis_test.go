@@ -398,7 +398,7 @@ func TestRedisRoundTrips(t *testing.T) {
 // per-IP budget: exactly N of 200 concurrent sends pass.
 func TestConcurrentSendsCluster(t *testing.T) {
 	requireRedisServer(t)
-	nodes, stop, err := redistest.StartCluster(t.TempDir(), 3)
+	nodes, stop, err := redistest.StartCluster(t.TempDir(), 3, 0)
 	if errors.Is(err, redistest.ErrNotInstalled) {
 		redistest.Skip(t, err)
 	}

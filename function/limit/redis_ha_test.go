@@ -113,7 +113,7 @@ func waitAllowed(t *testing.T, progress <-chan int64, n int64) {
 
 func TestRedisCluster(t *testing.T) {
 	requireRedis(t)
-	nodes, stop, err := redistest.StartCluster(t.TempDir(), 3)
+	nodes, stop, err := redistest.StartCluster(t.TempDir(), 3, 0)
 	skipWithout(t, err)
 	t.Cleanup(stop)
 	c := conn(t, nodes[0].URL)
@@ -185,6 +185,64 @@ func TestRedisCluster(t *testing.T) {
 			t.Errorf("the window on the new owner: %d, %v", n, err)
 		}
 	})
+}
+
+// TestRedisClusterFailover: the replica of the master that owns the keys'
+// slot takes over (CLUSTER FAILOVER) under load, the old master staying up
+// as its replica with the stores' connections: the stores follow, without
+// a failed call, and count exactly across the switch.
+func TestRedisClusterFailover(t *testing.T) {
+	requireRedis(t)
+	nodes, stop, err := redistest.StartCluster(t.TempDir(), 3, 1)
+	skipWithout(t, err)
+	t.Cleanup(stop)
+	c := conn(t, nodes[0].URL)
+	prefix := tagPrefix()
+	slot, err := c.ClusterKeySlot(bg, prefix).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner, ids := slotOwner(t, c, int(slot), nodes)
+	// The node learns of the replicas by gossip.
+	replica := -1
+	err = redistest.WaitFor(nodes[0].URL, func(c *redis.Client) bool {
+		slots, err := c.ClusterSlots(bg).Result()
+		for _, s := range slots {
+			if err == nil && s.Start <= int(slot) && int(slot) <= s.End && len(s.Nodes) > 1 {
+				for i, id := range ids {
+					if s.Nodes[1].ID == id {
+						replica = i
+					}
+				}
+			}
+		}
+		return replica >= 0
+	})
+	if err != nil {
+		t.Fatalf("slot %d has no replica: %v", slot, err)
+	}
+	open := func() *Redis {
+		return openRedis(t, RedisOptions{Mode: ModeCluster, URL: redistest.WithTestTimeouts(nodes[owner].URL), Prefix: prefix})
+	}
+	stores := []*Redis{open(), open()}
+	stopLoad := make(chan struct{})
+	progress := make(chan int64, 1)
+	var allowed int64
+	var errs []error
+	done := make(chan struct{})
+	go func() {
+		allowed, errs = load(stores, req("hot", "1000/1h"), 8, 1500, stopLoad, progress)
+		close(done)
+	}()
+	waitAllowed(t, progress, 100)
+	if err := conn(t, nodes[replica].URL).Do(bg, "CLUSTER", "FAILOVER").Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitInfo(t, nodes[replica].URL, "role:master")
+	waitInfo(t, nodes[owner].URL, "role:slave")
+	close(stopLoad)
+	<-done
+	wantExact(t, allowed, errs, 1000)
 }
 
 // slotOwner returns the index in nodes of the node that owns slot, and

@@ -202,10 +202,10 @@ func StartSentinel(dir, master, addr string) (*Server, error) {
 	})
 }
 
-// StartCluster runs a Redis Cluster of masters (at least 3) with no
-// replicas, its files in dir, and waits until every slot is served. It
-// needs redis-cli.
-func StartCluster(dir string, masters int) ([]*Server, func(), error) {
+// StartCluster runs a Redis Cluster of masters (at least 3), each with
+// replicas replicas, its files in dir, and waits until every slot is
+// served and every replica in sync. It needs redis-cli.
+func StartCluster(dir string, masters, replicas int) ([]*Server, func(), error) {
 	cli, err := exec.LookPath("redis-cli")
 	if err != nil {
 		return nil, nil, ErrNotInstalled
@@ -217,7 +217,7 @@ func StartCluster(dir string, masters int) ([]*Server, func(), error) {
 		}
 	}
 	create := []string{"--cluster", "create"}
-	for range masters {
+	for range masters * (1 + replicas) {
 		// Each node has a directory of its own for its nodes.conf.
 		nd, err := os.MkdirTemp(dir, "node")
 		if err != nil {
@@ -232,6 +232,7 @@ func StartCluster(dir string, masters int) ([]*Server, func(), error) {
 		nodes = append(nodes, n)
 		create = append(create, n.Addr)
 	}
+	create = append(create, "--cluster-replicas", strconv.Itoa(replicas))
 	if out, err := exec.Command(cli, append(create, "--cluster-yes")...).CombinedOutput(); err != nil {
 		stop()
 		return nil, nil, fmt.Errorf("redis-cli --cluster create: %v\n%s", err, out)
@@ -239,7 +240,11 @@ func StartCluster(dir string, masters int) ([]*Server, func(), error) {
 	for _, n := range nodes {
 		if err := WaitFor(n.URL, func(c *redis.Client) bool {
 			info, err := c.ClusterInfo(context.Background()).Result()
-			return err == nil && strings.Contains(info, "cluster_state:ok")
+			if err != nil || !strings.Contains(info, "cluster_state:ok") {
+				return false
+			}
+			repl, err := c.Info(context.Background(), "replication").Result()
+			return err == nil && (strings.Contains(repl, "role:master") || strings.Contains(repl, "master_link_status:up"))
 		}); err != nil {
 			stop()
 			return nil, nil, err
