@@ -12,9 +12,9 @@ import (
 
 // TestLimitKeysOnRedis: with LIMIT_STORE=redis every key starts with
 // LIMIT_KEY_PREFIX (default {smsverify}:, one Redis Cluster slot for all
-// the keys of a request), and no key holds the number or its unkeyed hash:
-// phone numbers are HMAC'd with LIMIT_KEY_SECRET, so another secret names
-// the same number differently.
+// the keys of a request), and no key holds the number or its unkeyed hash,
+// nor the client's address: numbers and addresses are HMAC'd with
+// LIMIT_KEY_SECRET, so another secret names them differently.
 func TestLimitKeysOnRedis(t *testing.T) {
 	url := privateRedis(t)
 	number := phone(7)
@@ -57,10 +57,13 @@ func TestLimitKeysOnRedis(t *testing.T) {
 		if strings.Contains(k, number) || strings.Contains(k, number[3:]) || strings.Contains(k, unkeyed) {
 			t.Errorf("key %q holds the number or its unkeyed hash", k)
 		}
+		if strings.Contains(k, ipA) || strings.Contains(k, "198.51.100") {
+			t.Errorf("key %q holds the client's address", k)
+		}
 	}
 	b := keysFor("another-limit-key-secret-0123456789abcdef")
 	for _, k := range b {
-		if strings.Contains(k, "phone") && strings.Contains(strings.Join(a, " "), k) {
+		if (strings.Contains(k, "phone") || strings.Contains(k, ":ip:")) && strings.Contains(strings.Join(a, " "), k) {
 			t.Errorf("key %q is the same under another secret", k)
 		}
 	}
