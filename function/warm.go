@@ -11,9 +11,8 @@ import (
 // Warm opens, in parallel, the connections a public send will need, so the
 // first request after a cold start does not pay their handshakes one after
 // the other: Dypnsapi's endpoint, the captcha provider's host (when
-// CAPTCHA_PROVIDER is set) and the limit store (when it has a
-// Ping(ctx) error method). Each connection lands in the pool the requests
-// use. Adapters run it in a goroutine as soon as the Service exists, never
+// CAPTCHA_PROVIDER is set) and the limit store (its Ping). Each connection
+// lands in the pool the requests use. Adapters run it in a goroutine as soon as the Service exists, never
 // on a request's path and never waiting for it; it is bounded by
 // DYPNS_TIMEOUT and by ctx. Its error, every failure joined, is for a
 // caller that wants to know: an unreachable host is not a reason to stop,
@@ -21,12 +20,9 @@ import (
 func (s *Service) Warm(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
-	warmers := []func(context.Context) error{s.client.Warm}
+	warmers := []func(context.Context) error{s.client.Warm, s.store.Ping}
 	if w, ok := s.captcha.(captcha.Warmer); ok {
 		warmers = append(warmers, w.Warm)
-	}
-	if p, ok := s.store.(interface{ Ping(context.Context) error }); ok {
-		warmers = append(warmers, p.Ping)
 	}
 	errs := make([]error, len(warmers))
 	var wg sync.WaitGroup

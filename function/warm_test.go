@@ -38,7 +38,7 @@ func (b *barrier) wait(ctx context.Context, who string) error {
 	}
 }
 
-// pingStore is a limit store with the Ping method Warm looks for.
+// pingStore is a limit store whose Ping the test controls.
 type pingStore struct {
 	limit.Store
 	ping func(context.Context) error
