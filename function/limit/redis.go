@@ -98,7 +98,6 @@ return 0
 type Redis struct {
 	c      redis.UniversalClient
 	prefix string
-	retry  time.Duration // how long do and run retry a command Redis refused to run
 }
 
 // Redis modes (REDIS_MODE).
@@ -194,7 +193,7 @@ func newRedis(mode string, uo *redis.UniversalOptions, prefix string) *Redis {
 	default:
 		c = redis.NewClient(uo.Simple())
 	}
-	return &Redis{c: c, prefix: prefix, retry: redisRetryFor}
+	return &Redis{c: c, prefix: prefix}
 }
 
 // redisOptions turns o into go-redis options. Its errors never hold the
@@ -408,10 +407,10 @@ func notRun(err error) bool {
 }
 
 // retrying calls f until it succeeds, fails with an error other than a
-// refusal to run (notRun), or r.retry has passed; it waits 10ms, then
+// refusal to run (notRun), or redisRetryFor has passed; it waits 10ms, then
 // twice as long each time up to 250ms, between calls.
-func (r *Redis) retrying(ctx context.Context, f func() (any, error)) (any, error) {
-	give := time.Now().Add(r.retry)
+func retrying(ctx context.Context, f func() (any, error)) (any, error) {
+	give := time.Now().Add(redisRetryFor)
 	wait := 10 * time.Millisecond
 	for {
 		v, err := f()
@@ -431,7 +430,7 @@ func (r *Redis) retrying(ctx context.Context, f func() (any, error)) (any, error
 
 // do runs one command; a nil reply is nil, not an error.
 func (r *Redis) do(ctx context.Context, args ...any) (any, error) {
-	return r.retrying(ctx, func() (any, error) {
+	return retrying(ctx, func() (any, error) {
 		v, err := r.c.Do(ctx, args...).Result()
 		if err == redis.Nil {
 			return nil, nil
@@ -443,7 +442,7 @@ func (r *Redis) do(ctx context.Context, args ...any) (any, error) {
 // run runs a script with EVALSHA, falling back to EVAL when Redis does not
 // have it cached; a nil reply is nil, not an error.
 func (r *Redis) run(ctx context.Context, s *redis.Script, keys []string, args ...any) (any, error) {
-	return r.retrying(ctx, func() (any, error) {
+	return retrying(ctx, func() (any, error) {
 		v, err := s.Run(ctx, r.c, keys, args...).Result()
 		if err == redis.Nil {
 			return nil, nil
