@@ -60,7 +60,13 @@ func (s *scriptedRedis) serve(c net.Conn) {
 			}
 			continue
 		}
-		if strings.EqualFold(cmd, "cluster slots") {
+		switch strings.ToLower(cmd) {
+		case "cluster shards": // as Redis 6: the client asks CLUSTER SLOTS instead
+			if _, err := io.WriteString(c, "-ERR unknown subcommand 'shards'\r\n"); err != nil {
+				return
+			}
+			continue
+		case "cluster slots":
 			if _, err := io.WriteString(c, s.slots+"\r\n"); err != nil {
 				return
 			}
