@@ -425,14 +425,16 @@ func TestRedisSentinel(t *testing.T) {
 	wantUsed(t, s, "before", true)
 }
 
-// documentedACL is the least-privilege ACL line of docs/deploying.md, for
-// user and password on keys under prefix.
-func documentedACL(t *testing.T, user, password, prefix string) []any {
+// documentedACL is the least-privilege ACL lines of docs/deploying.md,
+// for user and password on keys under prefix: the user, then what cluster
+// mode adds.
+func documentedACL(t *testing.T, user, password, prefix string) [][]any {
 	t.Helper()
 	doc, err := os.ReadFile("../../docs/deploying.md")
 	if err != nil {
 		t.Fatal(err)
 	}
+	var cmds [][]any
 	for line := range strings.SplitSeq(string(doc), "\n") {
 		if !strings.HasPrefix(line, "ACL SETUSER smsverify ") {
 			continue
@@ -449,24 +451,17 @@ func documentedACL(t *testing.T, user, password, prefix string) []any {
 			}
 			args = append(args, f)
 		}
-		return args
+		cmds = append(cmds, args)
 	}
-	t.Fatal("docs/deploying.md has no line starting ACL SETUSER smsverify")
-	return nil
+	if len(cmds) != 2 {
+		t.Fatalf("docs/deploying.md has %d lines starting ACL SETUSER smsverify, want 2 (the user; cluster mode)", len(cmds))
+	}
+	return cmds
 }
 
-// TestRedisACL: a user restricted to the key prefix with exactly the
-// commands docs/deploying.md lists runs every store operation; it may not
-// touch other keys, and reading the eviction policy is refused quietly.
-func TestRedisACL(t *testing.T) {
-	srv := privateServer(t)
-	prefix := tagPrefix()
-	c := conn(t, srv.URL)
-	if err := c.Do(bg, documentedACL(t, "smsverify-test", "s3cret-acl", prefix)...).Err(); err != nil {
-		t.Fatalf("the documented ACL line: %v", err)
-	}
-	u := strings.Replace(srv.URL, "redis://", "redis://smsverify-test:s3cret-acl@", 1)
-	s := openRedis(t, RedisOptions{URL: u, Prefix: prefix})
+// aclStoreWorks runs every store operation as the restricted user of s.
+func aclStoreWorks(t *testing.T, s *Redis) {
+	t.Helper()
 	if err := s.Ping(bg); err != nil {
 		t.Fatal(err)
 	}
@@ -496,4 +491,36 @@ func TestRedisACL(t *testing.T) {
 	if p := s.EvictionPolicy(bg); p != "" {
 		t.Errorf("EvictionPolicy = %q for a user without CONFIG, want \"\"", p)
 	}
+}
+
+// TestRedisACL: a user restricted to the key prefix with exactly the
+// commands docs/deploying.md lists runs every store operation; it may not
+// touch other keys, and reading the eviction policy is refused quietly.
+func TestRedisACL(t *testing.T) {
+	srv := privateServer(t)
+	prefix := tagPrefix()
+	if err := conn(t, srv.URL).Do(bg, documentedACL(t, "smsverify-test", "s3cret-acl", prefix)[0]...).Err(); err != nil {
+		t.Fatalf("the documented ACL line: %v", err)
+	}
+	u := strings.Replace(srv.URL, "redis://", "redis://smsverify-test:s3cret-acl@", 1)
+	aclStoreWorks(t, openRedis(t, RedisOptions{URL: u, Prefix: prefix}))
+}
+
+// TestRedisClusterACL: on a Cluster the documented user with the
+// documented cluster addition runs every store operation.
+func TestRedisClusterACL(t *testing.T) {
+	requireRedis(t)
+	nodes, stop, err := redistest.StartCluster(t.TempDir(), 3, 0)
+	skipWithout(t, err)
+	t.Cleanup(stop)
+	prefix := tagPrefix()
+	for _, n := range nodes {
+		for _, cmd := range documentedACL(t, "smsverify-test", "s3cret-acl", prefix) {
+			if err := conn(t, n.URL).Do(bg, cmd...).Err(); err != nil {
+				t.Fatalf("the documented ACL lines: %v", err)
+			}
+		}
+	}
+	u := strings.Replace(nodes[0].URL, "redis://", "redis://smsverify-test:s3cret-acl@", 1)
+	aclStoreWorks(t, openRedis(t, RedisOptions{Mode: ModeCluster, URL: redistest.WithTestTimeouts(u), Prefix: prefix}))
 }
