@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -114,8 +115,8 @@ type RedisOptions struct {
 	Mode string
 	// URL is redis://[user:password@]host:port[/db][?options] or rediss://
 	// for TLS: the server (standalone), any node (cluster) or a sentinel
-	// (sentinel). The options are go-redis's (dial_timeout, read_timeout,
-	// write_timeout, pool_size, pool_timeout, ...).
+	// (sentinel). Its options are those of urlOptions, as go-redis reads
+	// them; any other is an error.
 	URL string
 	// SentinelMaster names the primary the sentinels watch (sentinel mode).
 	SentinelMaster string
@@ -220,6 +221,11 @@ func redisOptions(o RedisOptions) (*redis.UniversalOptions, error) {
 	if q.Has("skip_verify") {
 		return bad(errors.New(`option "skip_verify" is not allowed: trust a private CA with REDIS_CA_FILE`))
 	}
+	for name := range q {
+		if !slices.Contains(urlOptions, name) {
+			return bad(fmt.Errorf("unknown option %q (known: %s)", name, strings.Join(urlOptions, ", ")))
+		}
+	}
 	so, err := redis.ParseURL(o.URL)
 	if err != nil {
 		return bad(redact(err, u))
@@ -304,6 +310,12 @@ func redisOptions(o RedisOptions) (*redis.UniversalOptions, error) {
 	}
 	return uo, nil
 }
+
+// urlOptions are the go-redis URL options a store honours. Others, such
+// as max_retries, would be read and then ignored: the store decides what
+// is retried.
+var urlOptions = []string{"dial_timeout", "read_timeout", "write_timeout", "pool_size", "pool_timeout",
+	"min_idle_conns", "max_idle_conns", "max_active_conns", "conn_max_idle_time", "conn_max_lifetime"}
 
 // redact replaces the password and every query value of u in err's text.
 func redact(err error, u *url.URL) error {

@@ -387,6 +387,7 @@ func TestRedisOptions(t *testing.T) {
 		{RedisOptions{URL: "redis://user:hunter2@127.0.0.1:6379/0?bogus=hunter2"}, "bogus"},
 		{RedisOptions{URL: "redis://127.0.0.1:6379/0?read_timeout=hunter2"}, "read_timeout"},
 		{RedisOptions{URL: "redis://127.0.0.1:6379/0?pool_size=hunter2"}, "pool_size"},
+		{RedisOptions{URL: "redis://127.0.0.1:6379/0?max_retries=5"}, "max_retries"},
 		{RedisOptions{URL: "rediss://127.0.0.1:6379/0?skip_verify=true"}, "REDIS_CA_FILE"},
 		{RedisOptions{URL: "redis://127.0.0.1:6379/0", CAFile: "ca.pem"}, "rediss"},
 		{RedisOptions{URL: "rediss://127.0.0.1:6379/0", CAFile: "/nonexistent/ca.pem"}, "REDIS_CA_FILE"},
