@@ -9,9 +9,9 @@ import (
 	"github.com/aliyun/fc-runtime-go-sdk/fc/messages"
 	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
 
+	"smsverify/adapters/internal/platform"
 	"smsverify/core"
 	"smsverify/function"
-	"smsverify/internal/platform"
 )
 
 // handler translates Function Compute invocations to the service.

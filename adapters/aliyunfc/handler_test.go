@@ -12,10 +12,10 @@ import (
 	"github.com/aliyun/fc-runtime-go-sdk/events"
 	"github.com/aliyun/fc-runtime-go-sdk/fc/messages"
 
+	"smsverify/adapters/internal/platform"
 	"smsverify/core"
 	"smsverify/core/dypnstest"
 	"smsverify/function"
-	"smsverify/internal/platform"
 )
 
 func setHeaders(kv ...string) func(map[string]any) {

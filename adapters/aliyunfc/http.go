@@ -6,7 +6,7 @@ import (
 
 	"github.com/aliyun/fc-runtime-go-sdk/events"
 
-	"smsverify/internal/platform"
+	"smsverify/adapters/internal/platform"
 )
 
 // decodeHTTPTrigger decodes raw as an FC 3.0 HTTP-trigger event. isHTTP is

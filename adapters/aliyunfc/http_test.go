@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"smsverify/internal/platform"
+	"smsverify/adapters/internal/platform"
 )
 
 type ctxKey struct{}

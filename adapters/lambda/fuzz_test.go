@@ -11,7 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"smsverify/internal/platform"
+	"smsverify/adapters/internal/platform"
 )
 
 // echoService stands in for function.Service: it reads the request and

@@ -12,8 +12,8 @@ import (
 	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"smsverify/adapters/internal/platform"
 	"smsverify/function"
-	"smsverify/internal/platform"
 )
 
 // service is what the adapter needs from *function.Service.

@@ -7,7 +7,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"smsverify/internal/platform"
+	"smsverify/adapters/internal/platform"
 )
 
 // v2Request reads an API Gateway HTTP API (payload 2.0) event. The client

@@ -15,7 +15,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda/messages"
 
-	"smsverify/internal/platform"
+	"smsverify/adapters/internal/platform"
 )
 
 type ctxKey struct{}

@@ -6,7 +6,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"smsverify/internal/platform"
+	"smsverify/adapters/internal/platform"
 )
 
 // v2Response is the HTTP API payload 2.0 answer; Set-Cookie goes to cookies.

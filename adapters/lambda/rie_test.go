@@ -20,9 +20,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"smsverify/adapters/internal/platform"
 	"smsverify/core/dypnstest"
 	"smsverify/function"
-	"smsverify/internal/platform"
 )
 
 // rieModule is the official AWS Lambda Runtime Interface Emulator.

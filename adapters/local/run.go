@@ -13,11 +13,11 @@ import (
 	"net/http"
 	"time"
 
+	"smsverify/adapters/internal/platform"
 	"smsverify/core"
 	"smsverify/core/dypnstest"
 	"smsverify/function"
 	"smsverify/function/limit"
-	"smsverify/internal/platform"
 	"smsverify/web"
 )
 
