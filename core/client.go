@@ -15,8 +15,6 @@ import (
 	"reflect"
 	"strings"
 	"time"
-
-	"smsverify/internal/endpoint"
 )
 
 // API identity.
@@ -36,8 +34,9 @@ const maxBody = 1 << 20
 
 // Options configure a Client. Only Credentials is required.
 type Options struct {
-	// Endpoint is the API's base URL. Default DefaultEndpoint. Plain http is
-	// accepted only for loopback hosts (tests and the local emulator).
+	// Endpoint is the API's base URL, scheme://host[:port]. Default
+	// DefaultEndpoint. It must pass CheckEndpoint: plain http is accepted
+	// only for loopback hosts (tests and the local emulator).
 	Endpoint string
 	// Credentials signs each request; it is asked once per request.
 	Credentials CredentialsProvider
@@ -76,12 +75,9 @@ func NewClient(o Options) (*Client, error) {
 	if ep == "" {
 		ep = DefaultEndpoint
 	}
-	u, err := url.Parse(ep)
-	if err != nil || u.Host == "" || u.RawQuery != "" || (u.Path != "" && u.Path != "/") || u.User != nil {
-		return nil, fmt.Errorf("core: endpoint %q must be scheme://host[:port]", ep)
-	}
-	if !endpoint.Allowed(u) {
-		return nil, fmt.Errorf("core: endpoint %q must use https (http only for loopback)", ep)
+	u, err := parseEndpoint(ep, true)
+	if err != nil {
+		return nil, fmt.Errorf("core: %w", err)
 	}
 	c := &Client{
 		host: u.Host, base: u.Scheme + "://" + u.Host + "/?", creds: o.Credentials,

@@ -188,8 +188,8 @@ func (c *Config) validateUpstream(p *problems) {
 	if c.SecurityToken != "" && c.AccessKeyID == "" {
 		p.add("ALIBABA_CLOUD_SECURITY_TOKEN", "needs ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET")
 	}
-	if _, err := core.NewClient(core.Options{Endpoint: c.Endpoint, Credentials: core.StaticCredentials{}}); err != nil {
-		p.add("DYPNS_ENDPOINT", "must be an https URL (http only for 127.0.0.1), like https://dypnsapi.aliyuncs.com")
+	if err := core.CheckEndpoint(c.Endpoint, true); err != nil {
+		p.add("DYPNS_ENDPOINT", "must be an https URL (http only for loopback), like %s", core.DefaultEndpoint)
 	}
 	if c.Timeout <= 0 {
 		p.add("DYPNS_TIMEOUT", "must be positive, like 5s")

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"smsverify/internal/endpoint"
+	"smsverify/core"
 )
 
 // DefaultTimeout bounds one verification unless the options say otherwise.
@@ -72,7 +72,7 @@ func newSiteverify(provider, def string, o SiteverifyOptions) (*Siteverify, erro
 	if o.Endpoint == "" {
 		o.Endpoint = def
 	}
-	if err := CheckURL(o.Endpoint); err != nil {
+	if err := core.CheckEndpoint(o.Endpoint, false); err != nil {
 		return nil, fmt.Errorf("captcha %s: %w", provider, err)
 	}
 	if o.Secret == "" {
@@ -87,19 +87,6 @@ func newSiteverify(provider, def string, o SiteverifyOptions) (*Siteverify, erro
 		s.timeout = DefaultTimeout
 	}
 	return s, nil
-}
-
-// CheckURL accepts an https URL, or an http one whose host is loopback
-// (tests and the local emulator), without credentials or a query.
-func CheckURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return fmt.Errorf("endpoint %q must be an absolute URL without credentials or query", raw)
-	}
-	if !endpoint.Allowed(u) {
-		return fmt.Errorf("endpoint %q must use https (http only for loopback)", raw)
-	}
-	return nil
 }
 
 // siteverifyAnswer is the siteverify answer of both providers.

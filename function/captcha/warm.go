@@ -3,9 +3,8 @@ package captcha
 import (
 	"context"
 	"net/http"
-	"net/url"
 
-	"smsverify/internal/endpoint"
+	"smsverify/core"
 )
 
 // A Warmer opens the connection its verifications will use ahead of the
@@ -22,13 +21,9 @@ func (a *Aliyun) Warm(ctx context.Context) error { return a.client.Warm(ctx) }
 func (s *Siteverify) Warm(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	u, err := url.Parse(s.endpoint)
-	if err != nil {
-		return err // checked by newSiteverify
-	}
 	rt := s.hc.Transport
 	if rt == nil {
 		rt = http.DefaultTransport
 	}
-	return endpoint.Warm(ctx, rt, u)
+	return core.WarmEndpoint(ctx, rt, s.endpoint)
 }
