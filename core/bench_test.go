@@ -29,8 +29,8 @@ func signSend(r *SendRequest, creds Credentials) string {
 	return authorizationHeader(creds.AccessKeyID, signed, sig)
 }
 
-// BenchmarkSign measures signSend (budget: 3 µs and 15 allocations, see
-// TestSignAllocationBudget).
+// BenchmarkSign measures signSend; it reports allocations, which move
+// between Go releases, so no test pins their count.
 func BenchmarkSign(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {

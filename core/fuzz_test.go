@@ -1,9 +1,8 @@
 package core
 
 import (
-	"encoding/json"
+	"errors"
 	"net/url"
-	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -93,39 +92,6 @@ func FuzzParseResponse(f *testing.F) {
 	})
 }
 
-// FuzzAnswerDecode: whenever decodePlain accepts a body, it fills an answer
-// exactly as json.Unmarshal does, for every Model the client decodes.
-func FuzzAnswerDecode(f *testing.F) {
-	for _, body := range plainAnswers {
-		f.Add(body)
-	}
-	f.Add(`{"Code":"OK","code":"x"}`)
-	f.Add(`{"Code":null,"Success":null,"Model":null,"Message":"a\u00e9"}`)
-	f.Add(`{"Model":{"OutId":"o"},"Model":{"BizId":"b"},"Success":false,"Success":true}`)
-	f.Add("{\"Code\":\"\xff\"}")
-	f.Add(`{"Code":"OK","AccessDeniedDetail":{"a":1}}`)
-	f.Add(` [] `)
-	f.Fuzz(func(t *testing.T, body string) {
-		sameAsJSON[SendModel](t, body)
-		sameAsJSON[CheckModel](t, body)
-		sameAsJSON[struct{}](t, body)
-	})
-}
-
-func sameAsJSON[M any](t *testing.T, body string) {
-	t.Helper()
-	var plain, std answer[M]
-	if !plain.decodePlain([]byte(body)) {
-		return
-	}
-	if err := json.Unmarshal([]byte(body), &std); err != nil {
-		t.Fatalf("decodePlain accepted %q, which json.Unmarshal refuses: %v", body, err)
-	}
-	if !reflect.DeepEqual(plain, std) {
-		t.Fatalf("%q: decodePlain gives %+v, json.Unmarshal %+v", body, plain, std)
-	}
-}
-
 // plainAnswers are answers as Alibaba writes them: Send's documented
 // example (its Chinese page), a business error, Check's answer.
 var plainAnswers = []string{
@@ -147,18 +113,24 @@ var plainAnswers = []string{
 	`{"RequestId":"R","HostId":"dypnsapi.aliyuncs.com","Code":"SignatureDoesNotMatch","Message":"m","Recommend":"https://api.aliyun.com/troubleshoot?q=SignatureDoesNotMatch"}`,
 }
 
-// TestPlainAnswersSkipReflection: Alibaba's answers take decodePlain, so
-// the fast path is the one every call runs.
-func TestPlainAnswersSkipReflection(t *testing.T) {
-	for _, body := range plainAnswers {
-		var a answer[SendModel]
-		var c answer[CheckModel]
-		if !a.decodePlain([]byte(body)) && !c.decodePlain([]byte(body)) {
-			t.Errorf("not plain: %s", body)
-		}
+// TestPlainAnswersDecode: Alibaba's answers as it writes them decode to
+// their fields.
+func TestPlainAnswersDecode(t *testing.T) {
+	snd, err := sendResult(200, []byte(plainAnswers[0]), time.Now(), DefaultInterval)
+	if err != nil || snd.Model.BizId != "112231421412414124123^4" || snd.Model.VerifyCode != "4232" ||
+		snd.AccessDeniedDetail != "无" || snd.Message != "成功 " || snd.RequestID != "CC3BB6D2-2FDF-4321-9DCE-B38165CE4C47" {
+		t.Errorf("documented answer decoded as %+v, %v", snd, err)
 	}
-	var a answer[SendModel]
-	if !a.decodePlain([]byte(plainAnswers[0])) || a.Model.BizId != "112231421412414124123^4" || a.AccessDeniedDetail != "无" || a.Success == nil || !*a.Success {
-		t.Errorf("documented answer decoded as %+v", a)
+	var e *Error
+	if _, err := sendResult(200, []byte(plainAnswers[1]), time.Now(), DefaultInterval); !errors.As(err, &e) || e.Code != "FREQUENCY_FAIL" || e.RequestID != "R" {
+		t.Errorf("business error decoded as %v", err)
+	}
+	chk, err := checkResult(200, []byte(plainAnswers[2]), time.Now())
+	if err != nil || !chk.Passed() || chk.Message != "成功" {
+		t.Errorf("check answer decoded as %+v, %v", chk, err)
+	}
+	if _, err := sendResult(400, []byte(plainAnswers[3]), time.Now(), DefaultInterval); !errors.As(err, &e) ||
+		e.HostID != "dypnsapi.aliyuncs.com" || e.Recommend == "" || e.Kind() != KindMisconfigured {
+		t.Errorf("gateway error decoded as %v", err)
 	}
 }

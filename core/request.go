@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"strconv"
 	"unicode/utf8"
-
-	"smsverify/internal/jsonobj"
 )
 
 // maxInt is the largest integer the API accepts (2^53-1): its JSON numbers
@@ -109,39 +107,19 @@ func checkOneOf(field string, v *int64, a, b int64) error {
 }
 
 // checkTemplateParam requires a JSON object whose "code" is a non-empty
-// string. Keys are matched exactly, escapes decoded, and the last of
-// duplicates counts, as decoding into a map would; the text is checked by
-// json.Valid and then walked without decoding, since every send runs this.
+// string. Keys are matched exactly and the last of duplicates counts.
 func checkTemplateParam(s string) error {
 	if s == "" {
 		return &ParamError{"TemplateParam", "is required"}
 	}
-	code, isObject := "", false
-	if json.Valid([]byte(s)) {
-		code, isObject = lastMember(s, "code")
-	}
-	if !isObject {
+	var members map[string]json.RawMessage
+	if json.Unmarshal([]byte(s), &members) != nil || members == nil {
 		return &ParamError{"TemplateParam", "must be a JSON object"}
 	}
-	if len(code) <= 2 || code[0] != '"' {
+	if code := members["code"]; len(code) <= 2 || code[0] != '"' {
 		return &ParamError{"TemplateParam", `must contain a "code" string ("##code##" lets Alibaba generate and verify it)`}
 	}
 	return nil
-}
-
-// lastMember returns the JSON text of the value of the last member named
-// name in s, "" if there is none; isObject is false when s is not an
-// object. s must be valid JSON (json.Valid).
-func lastMember(s, name string) (value string, isObject bool) {
-	if !jsonobj.IsObject(s) {
-		return "", false
-	}
-	for key, v := range jsonobj.Members(s) {
-		if jsonobj.Key(key) == name {
-			value = v
-		}
-	}
-	return value, true
 }
 
 // Validate checks every documented constraint and returns a *ParamError

@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"smsverify/internal/jsonobj"
 )
 
 // SendResponse is the answer to a successful SendSmsVerifyCode.
@@ -93,116 +91,6 @@ func (d *accessDeniedDetail) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// decode fills a from body. Every call decodes an answer, and Alibaba
-// writes them plainly: an object of exactly named members whose values are
-// strings without escapes, Success a boolean, Model an object of such
-// strings. decodePlain reads those without reflection; anything else
-// (another key, an escape, another type) goes to json.Unmarshal, which
-// decodes what decodePlain reads to the same result (FuzzAnswerDecode holds
-// them equal).
-func (a *answer[M]) decode(body []byte) error {
-	if a.decodePlain(body) {
-		return nil
-	}
-	*a = answer[M]{}
-	return json.Unmarshal(body, a)
-}
-
-// decodePlain fills a from body and reports true if body is a plain answer.
-func (a *answer[M]) decodePlain(body []byte) bool {
-	if !json.Valid(body) {
-		return false
-	}
-	s := string(body)
-	if !jsonobj.IsObject(s) {
-		return false
-	}
-	for key, v := range jsonobj.Members(s) {
-		if !a.set(key, v) {
-			return false
-		}
-	}
-	return true
-}
-
-// set sets the field that the quoted key names exactly to the JSON text v,
-// if v has the field's plain form.
-func (a *answer[M]) set(key, v string) bool {
-	var dst *string
-	switch key {
-	case `"Code"`:
-		dst = &a.Code
-	case `"Message"`:
-		dst = &a.Message
-	case `"RequestId"`:
-		dst = &a.RequestID
-	case `"HostId"`:
-		dst = &a.HostID
-	case `"Recommend"`:
-		dst = &a.Recommend
-	case `"AccessDeniedDetail"`:
-		dst = (*string)(&a.AccessDeniedDetail)
-	case `"Success"`:
-		switch v {
-		case "true", "false":
-			ok := v == "true"
-			a.Success = &ok
-		case "null":
-			a.Success = nil
-		default:
-			return false
-		}
-		return true
-	case `"Model"`:
-		m, ok := any(&a.Model).(model)
-		switch {
-		case !ok:
-			return false
-		case v == "null":
-			return true // json.Unmarshal leaves a struct as it is
-		case !jsonobj.IsObject(v):
-			return false
-		}
-		for k, mv := range jsonobj.Members(v) {
-			if dst := m.field(k); dst == nil || !jsonobj.SetString(dst, mv) {
-				return false
-			}
-		}
-		return true
-	default:
-		return false
-	}
-	return jsonobj.SetString(dst, v)
-}
-
-// model is a Model whose fields are all strings: field returns the one the
-// quoted key names exactly, nil for none.
-type model interface{ field(key string) *string }
-
-func (m *SendModel) field(key string) *string {
-	switch key {
-	case `"VerifyCode"`:
-		return &m.VerifyCode
-	case `"RequestId"`:
-		return &m.RequestID
-	case `"OutId"`:
-		return &m.OutId
-	case `"BizId"`:
-		return &m.BizId
-	}
-	return nil
-}
-
-func (m *CheckModel) field(key string) *string {
-	switch key {
-	case `"VerifyResult"`:
-		return &m.VerifyResult
-	case `"OutId"`:
-		return &m.OutId
-	}
-	return nil
-}
-
 // parseResponse decodes an answer of status with body into a, in one pass.
 // It returns nil for a success (HTTP 2xx, Code OK, Success not false), after
 // which modelErr says whether Model had the wrong shape; otherwise it
@@ -211,7 +99,7 @@ func parseResponse[M any](a *answer[M], action string, status int, body []byte, 
 	bad := func(msg string, err error) *Error {
 		return &Error{Action: action, StatusCode: status, Code: CodeBadResponse, Message: msg, Err: err}
 	}
-	err = a.decode(body)
+	err = json.Unmarshal(body, a)
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) && (te.Field == "Model" || strings.HasPrefix(te.Field, "Model.")) {
 		// The rest of the answer was decoded; only Model is wrong.

@@ -19,7 +19,6 @@ import (
 	"smsverify/core"
 	"smsverify/function/limit"
 	"smsverify/function/verifytoken"
-	"smsverify/internal/jsonobj"
 )
 
 // Caller kinds.
@@ -44,12 +43,19 @@ func (c caller) identity() string { return c.kind + ":" + c.keyID }
 
 func (c caller) trusted() bool { return c.kind != callerPublic }
 
-// Field sets, by the API's own JSON names, plus CaptchaVerifyParam (the
-// captcha token, see captcha.go), which every caller may send.
+// paramSet names the keys an action's body may hold, by the API's own
+// JSON names: all of them for trusted callers, public for public callers
+// (nil: all). Every caller may send CaptchaVerifyParam (the captcha token,
+// see captcha.go); events also send their envelope (Action,
+// IdempotencyKey).
+type paramSet struct{ all, public []string }
+
 var (
-	sendFields       = append(jsonFields(core.SendRequest{}), captchaField)
-	checkFields      = append(jsonFields(core.CheckRequest{}), captchaField)
-	publicSendFields = []string{"PhoneNumber", "CountryCode", "TemplateCode", "SchemeName", "OutId", captchaField}
+	sendParamSet = paramSet{
+		all:    append(jsonFields(core.SendRequest{}), captchaField),
+		public: []string{"PhoneNumber", "CountryCode", "TemplateCode", "SchemeName", "OutId", captchaField},
+	}
+	checkParamSet = paramSet{all: append(jsonFields(core.CheckRequest{}), captchaField)}
 )
 
 func jsonFields(v any) []string {
@@ -60,6 +66,26 @@ func jsonFields(v any) []string {
 		out = append(out, name)
 	}
 	return out
+}
+
+// sendParams and checkParams are the bodies of the two actions: the API's
+// parameters and the captcha token.
+type (
+	sendParams struct {
+		core.SendRequest
+		captchaToken
+	}
+	checkParams struct {
+		core.CheckRequest
+		captchaToken
+	}
+)
+
+// captchaToken is the CaptchaVerifyParam a body may carry, kept as JSON
+// text: only a call that needs a captcha reads it (checkCaptcha), so
+// another caller's token of any type is ignored.
+type captchaToken struct {
+	CaptchaVerifyParam json.RawMessage `json:"CaptchaVerifyParam"`
 }
 
 // SendAnswer is the 200 answer of /send: Alibaba's answer plus what a client
@@ -104,130 +130,52 @@ type ErrorAnswer struct {
 	RetryAfter int64  `json:"RetryAfter,omitempty"` // seconds, with 429
 }
 
-// decodeParams decodes a JSON object of API parameters into dst (a
-// *core.SendRequest or *core.CheckRequest). Every key must be one of fields
-// (else INVALID_PARAMETERS: unknown field) and, unless allowed is nil, one
-// of allowed (else FIELD_NOT_ALLOWED). Keys are matched exactly; skip, for
-// events, names the envelope's Action key (the envelope also holds
-// IdempotencyKey). The keys are read in place (jsonobj), and so are the
-// values when they are plain strings, as a browser's body is; anything
-// else goes through json.Unmarshal.
-func decodeParams(body []byte, fields, allowed []string, skip string, dst any) *apiError {
-	s := string(body)
-	if !json.Valid(body) || !jsonobj.IsObject(s) {
+// decodeParams decodes the JSON object body into dst (a *sendParams or
+// *checkParams) for c. Every key must be one of set.all (else
+// INVALID_PARAMETERS: unknown field) and, for a public caller, one of
+// set.public (else FIELD_NOT_ALLOWED); keys are matched exactly, whereas
+// json.Unmarshal would match them in any case. An event's envelope keys
+// are its own.
+func decodeParams(body []byte, c caller, set paramSet, dst any) *apiError {
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(body, &members); err != nil || members == nil {
 		return newError(CodeInvalidJSON, "body must be a JSON object")
 	}
-	if e := checkKeys(s, fields, allowed, skip); e != nil {
+	if e := set.check(c, members); e != nil {
 		return e
 	}
-	if setPlainParams(s, dst) {
-		return nil
-	}
-	return unmarshalParams(body, dst)
-}
-
-// unmarshalParams decodes body into dst with json.Unmarshal, naming the
-// field whose value has the wrong type.
-func unmarshalParams(body []byte, dst any) *apiError {
 	if err := json.Unmarshal(body, dst); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {
-			return newError(CodeInvalidParameters, te.Field+" must be a JSON "+jsonKind(te.Type.String()))
+			field := te.Field[strings.LastIndexByte(te.Field, '.')+1:] // the embedded struct's name goes
+			return newError(CodeInvalidParameters, field+" must be a JSON "+jsonKind(te.Type.String()))
 		}
 		return newError(CodeInvalidJSON, "body must be a JSON object")
 	}
 	return nil
 }
 
-// checkKeys applies decodeParams's key rules to the object s. Of several
-// keys that break them it names the first in sorted order, so that a body
-// always gets the same error.
-func checkKeys(s string, fields, allowed []string, skip string) *apiError {
+// check applies decodeParams's key rules. Of several keys that break them
+// it names the first in sorted order, so that a body always gets the same
+// error.
+func (set paramSet) check(c caller, members map[string]json.RawMessage) *apiError {
 	var (
 		first string
 		e     *apiError
 	)
-	for quoted := range jsonobj.Members(s) {
-		k := jsonobj.Key(quoted)
+	for k := range members {
 		if e != nil && k >= first {
 			continue
 		}
 		switch {
-		case skip != "" && (k == skip || k == fieldIdempotencyKey):
-		case !slices.Contains(fields, k):
+		case c.kind == callerEvent && (k == fieldAction || k == fieldIdempotencyKey):
+		case !slices.Contains(set.all, k):
 			first, e = k, newError(CodeInvalidParameters, "unknown field "+quoteField(k))
-		case allowed != nil && !slices.Contains(allowed, k):
+		case !c.trusted() && set.public != nil && !slices.Contains(set.public, k):
 			first, e = k, newError(CodeFieldNotAllowed, "field "+k+" is set by the server; only trusted callers may set it")
 		}
 	}
 	return e
-}
-
-// setPlainParams sets dst's fields from the object s, whose keys passed
-// checkKeys, when every member naming a field is a string field's plain
-// string or null (jsonobj.SetString); members naming no field
-// (the captcha token, an event's envelope) are skipped, as json.Unmarshal
-// skips them. It reports false for anything else (a number, an escaped
-// key), leaving dst for json.Unmarshal to fill, which sets the same fields
-// to the same values and the rest.
-func setPlainParams(s string, dst any) bool {
-	for key, v := range jsonobj.Members(s) {
-		if strings.IndexByte(key, '\\') >= 0 {
-			return false
-		}
-		p, isField := paramField(dst, key)
-		if p != nil && !jsonobj.SetString(p, v) || p == nil && isField {
-			return false
-		}
-	}
-	return true
-}
-
-// paramField returns the string field of dst that the quoted key names
-// exactly; isField is true for dst's fields of other types too.
-// TestParamFieldCoversRequests holds it to the structs' JSON tags.
-func paramField(dst any, key string) (p *string, isField bool) {
-	switch r := dst.(type) {
-	case *core.SendRequest:
-		switch key {
-		case `"PhoneNumber"`:
-			return &r.PhoneNumber, true
-		case `"CountryCode"`:
-			return &r.CountryCode, true
-		case `"SignName"`:
-			return &r.SignName, true
-		case `"TemplateCode"`:
-			return &r.TemplateCode, true
-		case `"TemplateParam"`:
-			return &r.TemplateParam, true
-		case `"SchemeName"`:
-			return &r.SchemeName, true
-		case `"SmsUpExtendCode"`:
-			return &r.SmsUpExtendCode, true
-		case `"OutId"`:
-			return &r.OutId, true
-		case `"CodeLength"`, `"ValidTime"`, `"DuplicatePolicy"`, `"Interval"`, `"CodeType"`, `"ReturnVerifyCode"`, `"AutoRetry"`:
-			return nil, true
-		}
-	case *core.CheckRequest:
-		switch key {
-		case `"PhoneNumber"`:
-			return &r.PhoneNumber, true
-		case `"VerifyCode"`:
-			return &r.VerifyCode, true
-		case `"SchemeName"`:
-			return &r.SchemeName, true
-		case `"CountryCode"`:
-			return &r.CountryCode, true
-		case `"OutId"`:
-			return &r.OutId, true
-		case `"CaseAuthPolicy"`:
-			return nil, true
-		}
-	default:
-		return nil, true // not a request type: json.Unmarshal decodes it
-	}
-	return nil, false
 }
 
 // quoteField shows a caller's unknown key, cut short and quoted.
@@ -380,16 +328,17 @@ func ipKey(ip string) string {
 // send runs SendSmsVerifyCode for c with the parameters in body, in steps:
 // decode and validate, take the limits, call Alibaba. A step that must run
 // before any limit is taken (a replay, a captcha) goes between the first two.
-func (s *Service) send(ctx context.Context, c caller, body []byte, skip string, al *accessLog) (any, *apiError) {
+func (s *Service) send(ctx context.Context, c caller, body []byte, al *accessLog) (any, *apiError) {
 	al.Action = core.ActionSend
-	req, e := s.decodeSend(c, body, skip, al)
+	p, e := s.decodeSend(c, body, al)
 	if e != nil {
 		return nil, e
 	}
+	req := &p.SendRequest
 	test := s.testNumber(req.PhoneNumber, al)
 	ir := idemRequest{action: core.ActionSend, params: req, cc: countryOf(req.CountryCode), phone: req.PhoneNumber}
 	return s.idempotent(ctx, c, ir, al, func() (any, *apiError) {
-		if e := s.checkCaptcha(ctx, c, captchaActionSend, body, al); e != nil {
+		if e := s.checkCaptcha(ctx, c, captchaActionSend, p.CaptchaVerifyParam, al); e != nil {
 			return nil, e
 		}
 		l := s.sendLimits(c, req)
@@ -488,15 +437,12 @@ func businessRefusal(err error) bool {
 // decodeSend decodes the caller's send parameters over the server's
 // defaults and validates them: a public caller may only choose among the
 // configured templates and schemes.
-func (s *Service) decodeSend(c caller, body []byte, skip string, al *accessLog) (*core.SendRequest, *apiError) {
-	var allowed []string
-	if !c.trusted() {
-		allowed = publicSendFields
-	}
-	req := s.cfg.sendBase()
-	if e := decodeParams(body, sendFields, allowed, skip, &req); e != nil {
+func (s *Service) decodeSend(c caller, body []byte, al *accessLog) (*sendParams, *apiError) {
+	p := &sendParams{SendRequest: s.cfg.sendBase()}
+	if e := decodeParams(body, c, sendParamSet, p); e != nil {
 		return nil, e
 	}
+	req := &p.SendRequest
 	al.Phone = MaskedPhone(req.PhoneNumber)
 	if !c.trusted() {
 		if !slices.Contains(s.cfg.TemplateCodes, req.TemplateCode) {
@@ -507,7 +453,7 @@ func (s *Service) decodeSend(c caller, body []byte, skip string, al *accessLog) 
 		}
 	}
 	if req.TemplateParam == "" {
-		req.TemplateParam = templateParam(validTimeOf(&req))
+		req.TemplateParam = templateParam(validTimeOf(req))
 	}
 	if err := req.Validate(); err != nil {
 		return nil, fromCore(err)
@@ -515,7 +461,7 @@ func (s *Service) decodeSend(c caller, body []byte, skip string, al *accessLog) 
 	if e := checkInterval(req.Interval); e != nil {
 		return nil, e
 	}
-	return &req, nil
+	return p, nil
 }
 
 // The Interval range this service sends. Alibaba documents no bounds, only
@@ -593,18 +539,19 @@ func (s *Service) sendUpstream(ctx context.Context, c caller, req *core.SendRequ
 // check runs CheckSmsVerifyCode for c with the parameters in body, in the
 // same steps as send: decode and validate, take the limits, then answer a
 // used code locally or ask Alibaba.
-func (s *Service) check(ctx context.Context, c caller, body []byte, skip string, al *accessLog) (any, *apiError) {
+func (s *Service) check(ctx context.Context, c caller, body []byte, al *accessLog) (any, *apiError) {
 	al.Action = core.ActionCheck
-	req, e := s.decodeCheck(c, body, skip, al)
+	p, e := s.decodeCheck(c, body, al)
 	if e != nil {
 		return nil, e
 	}
+	req := &p.CheckRequest
 	test := s.testNumber(req.PhoneNumber, al)
 	// judge is what a check costs before it is answered: the captcha (when
 	// asked for) and the check limits.
 	judge := func(withCaptcha bool) *apiError {
 		if withCaptcha {
-			if e := s.checkCaptcha(ctx, c, captchaActionCheck, body, al); e != nil {
+			if e := s.checkCaptcha(ctx, c, captchaActionCheck, p.CaptchaVerifyParam, al); e != nil {
 				return e
 			}
 		}
@@ -629,11 +576,12 @@ func (s *Service) check(ctx context.Context, c caller, body []byte, skip string,
 }
 
 // decodeCheck decodes and validates the caller's check parameters.
-func (s *Service) decodeCheck(c caller, body []byte, skip string, al *accessLog) (*core.CheckRequest, *apiError) {
-	req := core.CheckRequest{SchemeName: s.cfg.SchemeName}
-	if e := decodeParams(body, checkFields, nil, skip, &req); e != nil {
+func (s *Service) decodeCheck(c caller, body []byte, al *accessLog) (*checkParams, *apiError) {
+	p := &checkParams{CheckRequest: core.CheckRequest{SchemeName: s.cfg.SchemeName}}
+	if e := decodeParams(body, c, checkParamSet, p); e != nil {
 		return nil, e
 	}
+	req := &p.CheckRequest
 	al.Phone = MaskedPhone(req.PhoneNumber)
 	if !c.trusted() && !slices.Contains(s.cfg.SchemeNames, req.SchemeName) {
 		return nil, newError(CodeInvalidParameters, "SchemeName is not one this service sends for")
@@ -641,7 +589,7 @@ func (s *Service) decodeCheck(c caller, body []byte, skip string, al *accessLog)
 	if err := req.Validate(); err != nil {
 		return nil, fromCore(err)
 	}
-	return &req, nil
+	return p, nil
 }
 
 // checkLimits are the limits a check takes: per number and per client

@@ -179,29 +179,27 @@ func (s *Service) captchaRequired(c caller, action string) bool {
 	return s.captcha != nil && !c.trusted() && slices.Contains(s.cfg.CaptchaActions, action)
 }
 
-// checkCaptcha verifies the CaptchaVerifyParam in body when the call needs
-// one. It runs after validation and before any limit is taken, so a refused
+// checkCaptcha verifies the token (a body's CaptchaVerifyParam, as JSON
+// text) when the call needs one. It runs after validation and before any limit is taken, so a refused
 // or unavailable captcha costs no limit and no Dypnsapi call.
-func (s *Service) checkCaptcha(ctx context.Context, c caller, action string, body []byte, al *accessLog) *apiError {
+func (s *Service) checkCaptcha(ctx context.Context, c caller, action string, raw json.RawMessage, al *accessLog) *apiError {
 	if !s.captchaRequired(c, action) {
 		return nil
 	}
-	var p struct {
-		Token *string `json:"CaptchaVerifyParam"`
-	}
-	if err := json.Unmarshal(body, &p); err != nil {
+	var token string
+	if len(raw) > 0 && json.Unmarshal(raw, &token) != nil {
 		return newError(CodeInvalidParameters, captchaField+" must be a JSON string")
 	}
-	if p.Token == nil || *p.Token == "" {
+	if token == "" {
 		al.Captcha = "missing"
 		return newError(CodeCaptchaRequired, captchaField+" is required: solve the captcha first")
 	}
-	if len(*p.Token) > MaxCaptchaParamBytes {
+	if len(token) > MaxCaptchaParamBytes {
 		return newError(CodeInvalidParameters, captchaField+" is longer than "+strconv.Itoa(MaxCaptchaParamBytes)+" bytes")
 	}
 	uctx, cancel := upstreamContext(ctx)
 	defer cancel()
-	res, err := s.captcha.Verify(uctx, *p.Token, c.ip)
+	res, err := s.captcha.Verify(uctx, token, c.ip)
 	if err == nil {
 		al.Captcha = res.Code
 		return nil

@@ -145,7 +145,7 @@ func TestCaptchaUnavailableErrorType(t *testing.T) {
 	e := newCaptchaEnv(t, nil)
 	e.site.FailNext(1, captchatest.FaultUnavailable)
 	ae := e.svc.checkCaptcha(context.Background(), caller{kind: callerPublic, ip: "203.0.113.7"}, captchaActionSend,
-		[]byte(captchaSend("pass-1")), &accessLog{})
+		json.RawMessage(`"pass-1"`), &accessLog{})
 	if ae == nil {
 		t.Fatal("an unavailable captcha passed")
 	}

@@ -49,13 +49,16 @@ func (s *Service) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	return out, nil
 }
 
+// fieldAction names an event's action.
+const fieldAction = "Action"
+
 func (s *Service) invoke(ctx context.Context, payload []byte, al *accessLog) (any, *apiError) {
 	if len(payload) > MaxBodyBytes {
 		return nil, newError(CodeBodyTooLarge, "event is larger than "+strconv.Itoa(MaxBodyBytes)+" bytes")
 	}
 	var env struct {
-		Action         string          `json:"Action"`
-		IdempotencyKey json.RawMessage `json:"IdempotencyKey"`
+		Action         string          `json:"Action"`         // fieldAction
+		IdempotencyKey json.RawMessage `json:"IdempotencyKey"` // fieldIdempotencyKey
 	}
 	if err := json.Unmarshal(payload, &env); err != nil {
 		return nil, newError(CodeInvalidJSON, "event must be a JSON object with an Action")
@@ -67,9 +70,9 @@ func (s *Service) invoke(ctx context.Context, payload []byte, al *accessLog) (an
 	}
 	switch env.Action {
 	case core.ActionSend:
-		return s.send(ctx, c, payload, "Action", al)
+		return s.send(ctx, c, payload, al)
 	case core.ActionCheck:
-		return s.check(ctx, c, payload, "Action", al)
+		return s.check(ctx, c, payload, al)
 	}
 	return nil, newError(CodeUnknownAction, "Action must be SendSmsVerifyCode or CheckSmsVerifyCode")
 }

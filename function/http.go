@@ -20,7 +20,7 @@ import (
 )
 
 // action is one API action (send or check) behind a route.
-type action func(ctx context.Context, c caller, body []byte, skip string, al *accessLog) (any, *apiError)
+type action func(ctx context.Context, c caller, body []byte, al *accessLog) (any, *apiError)
 
 // ServeHTTP serves the HTTP API: POST /send, POST /check, GET /healthz,
 // GET /readyz, GET /openapi.json, GET /client-config, GET /.well-known/jwks.json
@@ -145,7 +145,7 @@ func (s *Service) serveAction(ctx context.Context, w http.ResponseWriter, r *htt
 	if e != nil {
 		return e
 	}
-	ans, e := run(ctx, c, body, "", al)
+	ans, e := run(ctx, c, body, al)
 	if e != nil {
 		return e
 	}
