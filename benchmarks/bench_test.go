@@ -27,7 +27,7 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 
-	"smsverify/core"
+	"smsverify/core/acs3"
 )
 
 // concurrency is the number of goroutines of the throughput benchmarks;
@@ -56,7 +56,7 @@ func BenchmarkSign(b *testing.B) {
 			}
 			r.Header.Set("x-acs-action", "SendSmsVerifyCode")
 			r.Header.Set("x-acs-version", apiVersion)
-			if err := core.SignRequest(r, "", creds, time.Now(), nonce()); err != nil {
+			if err := acs3.SignHTTP(r, "", creds, time.Now(), nonce()); err != nil {
 				b.Fatal(err)
 			}
 		}

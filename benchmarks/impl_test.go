@@ -17,6 +17,7 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/dypnsapi"
 
 	"smsverify/core"
+	"smsverify/core/acs3"
 	"smsverify/core/dypnstest"
 	"smsverify/function"
 )
@@ -172,7 +173,7 @@ func sdkHandler(upstream string) (http.Handler, error) {
 
 // floorHandler is the net/http floor: decode, forward the parameters to
 // the upstream with a stdlib client that keeps its connections, signed as
-// any request to Alibaba must be (core.SignRequest: stdlib crypto/hmac),
+// any request to Alibaba must be (acs3.SignHTTP: stdlib crypto/hmac),
 // and copy the answer. No validation beyond the number, no limits, no
 // logging, no decoding of the answer.
 func floorHandler(upstream string) http.Handler {
@@ -193,7 +194,7 @@ func floorHandler(upstream string) http.Handler {
 		}
 		req.Header.Set("x-acs-action", "SendSmsVerifyCode")
 		req.Header.Set("x-acs-version", apiVersion)
-		if err := core.SignRequest(req, "", creds, time.Now(), nonce()); err != nil {
+		if err := acs3.SignHTTP(req, "", creds, time.Now(), nonce()); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}

@@ -2,6 +2,9 @@ package core
 
 import (
 	"testing"
+	"time"
+
+	"smsverify/core/acs3"
 )
 
 // benchSend is a typical SendSmsVerifyCode with every server-side field set.
@@ -17,17 +20,15 @@ var benchCreds = Credentials{AccessKeyID: "LTAI5tExampleKeyId", AccessKeySecret:
 // from typed parameters, the canonical request, the hash, the HMAC and the
 // Authorization header.
 func signSend(r *SendRequest, creds Credentials) string {
-	var arr [16]param
-	query := string(appendQuery(make([]byte, 0, 512), r.appendParams(arr[:0])))
-	hs := [6]Header{
-		{"host", "dypnsapi.aliyuncs.com"}, {"x-acs-action", ActionSend},
-		{"x-acs-content-sha256", EmptySHA256}, {"x-acs-date", "2026-11-27T10:00:00Z"},
-		{"x-acs-signature-nonce", "3156853299f313e23d1673dc12e1703d"}, {"x-acs-version", APIVersion},
-	}
-	sig, signed := Sign(SignInput{Method: "POST", Path: "/", Query: query, Headers: hs[:], BodySHA256: EmptySHA256},
-		creds.AccessKeySecret)
-	return authorizationHeader(creds.AccessKeyID, signed, sig)
+	var arr [16]acs3.Param
+	query := string(acs3.AppendQuery(make([]byte, 0, 512), r.appendParams(arr[:0])))
+	hs := [3]acs3.Header{{Name: "host", Value: "dypnsapi.aliyuncs.com"}, {Name: "X-Acs-Action", Value: ActionSend}, {Name: "X-Acs-Version", Value: APIVersion}}
+	signed := acs3.Sign(acs3.Request{Method: "POST", Path: "/", Query: query, Headers: hs[:]},
+		creds, benchTime, "3156853299f313e23d1673dc12e1703d")
+	return signed[len(signed)-1].Value
 }
+
+var benchTime = time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 
 // BenchmarkSign measures signSend; it reports allocations, which move
 // between Go releases, so no test pins their count.

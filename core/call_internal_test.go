@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+
+	"smsverify/core/acs3"
 )
 
 func TestNeverReached(t *testing.T) {
@@ -151,22 +153,22 @@ func TestCallSignsActionAndVersion(t *testing.T) {
 			return
 		}
 		auth := r.Header.Get("Authorization")
-		rest, ok := strings.CutPrefix(auth, Algorithm+" Credential="+testCreds.AccessKeyID+",SignedHeaders=")
+		rest, ok := strings.CutPrefix(auth, acs3.Algorithm+" Credential="+testCreds.AccessKeyID+",SignedHeaders=")
 		signed, sig, ok2 := strings.Cut(rest, ",Signature=")
 		if !ok || !ok2 {
 			w.WriteHeader(400)
 			return
 		}
-		var hs []Header
+		var hs []acs3.Header
 		for _, name := range strings.Split(signed, ";") {
 			v := r.Header.Get(name)
 			if name == "host" {
 				v = r.Host
 			}
-			hs = append(hs, Header{name, v})
+			hs = append(hs, acs3.Header{Name: name, Value: v})
 		}
 		q, _ := url.ParseQuery(r.URL.RawQuery)
-		want, wantSigned := Sign(SignInput{Method: r.Method, Path: "/", Query: CanonicalQuery(q), Headers: hs,
+		want, wantSigned := acs3.Signature(acs3.Request{Method: r.Method, Path: "/", Query: acs3.CanonicalQuery(q), Headers: hs,
 			BodySHA256: r.Header.Get("x-acs-content-sha256")}, testCreds.AccessKeySecret)
 		if want != sig || wantSigned != "content-type;host;x-acs-action;x-acs-content-sha256;x-acs-date;x-acs-signature-nonce;x-acs-version" {
 			w.WriteHeader(400)

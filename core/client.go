@@ -15,6 +15,8 @@ import (
 	"reflect"
 	"strings"
 	"time"
+
+	"smsverify/core/acs3"
 )
 
 // API identity.
@@ -147,7 +149,7 @@ func (c *Client) Send(ctx context.Context, r *SendRequest) (*SendResponse, error
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}
-	var arr [16]param
+	var arr [16]acs3.Param
 	interval := DefaultInterval
 	if r.Interval != nil {
 		interval = time.Duration(min(*r.Interval, int64(1<<62/time.Second))) * time.Second
@@ -166,7 +168,7 @@ func (c *Client) Check(ctx context.Context, r *CheckRequest) (*CheckResponse, er
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}
-	var arr [8]param
+	var arr [8]acs3.Param
 	status, body, err := c.call(ctx, APIVersion, ActionCheck, r.appendParams(arr[:0]), false)
 	if err != nil {
 		return nil, err
@@ -187,8 +189,8 @@ func (c *Client) Check(ctx context.Context, r *CheckRequest) (*CheckResponse, er
 // discards the body after checking it is JSON); whether a 2xx answer is a
 // success is the product's business (its Code and Success fields vary), so
 // Call leaves it to the caller. Anything else is a *Error classified exactly
-// like Send's (Kind, IsTransient, IsMisconfigured, RateLimited,
-// NeverReached), and a 2xx body that is not JSON is a KindUpstream *Error.
+// like Send's (KindOf, IsTransient, RateLimited, NeverReached), and a 2xx
+// body that is not JSON is a KindUpstream *Error.
 // An empty or malformed version, action or parameter name is a *ParamError,
 // returned without any network call.
 func (c *Client) Call(ctx context.Context, version, action string, params map[string]string, out any) error {
@@ -203,12 +205,12 @@ func (c *Client) Call(ctx context.Context, version, action string, params map[st
 			return fmt.Errorf("core: Call needs a non-nil pointer to decode into, not %T", out)
 		}
 	}
-	ps := make([]param, 0, len(params))
+	ps := make([]acs3.Param, 0, len(params))
 	for k, v := range params {
 		if k == "" {
 			return &ParamError{Field: "params", Reason: "must not contain an empty name"}
 		}
-		ps = append(ps, param{k, v})
+		ps = append(ps, acs3.Param{Name: k, Value: v})
 	}
 	status, body, err := c.call(ctx, version, action, ps, true)
 	if err != nil {
@@ -249,7 +251,7 @@ func validToken(s string) bool {
 // form-encoded body (empty query). It redials once if the first connection
 // could not be made at all; each attempt is signed afresh and sends the
 // whole body again. Send, Check and Call all go through it.
-func (c *Client) call(ctx context.Context, version, action string, ps []param, form bool) (int, []byte, error) {
+func (c *Client) call(ctx context.Context, version, action string, ps []acs3.Param, form bool) (int, []byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	creds, err := c.creds.Credentials(ctx)
@@ -259,7 +261,7 @@ func (c *Client) call(ctx context.Context, version, action string, ps []param, f
 	if err != nil {
 		return 0, nil, &Error{Action: action, Code: CodeMissingCredentials, Message: "no usable credentials", Err: err}
 	}
-	p := payload{query: string(appendQuery(make([]byte, 0, 512), ps)), bodySHA256: EmptySHA256}
+	p := payload{query: string(acs3.AppendQuery(make([]byte, 0, 512), ps)), bodySHA256: acs3.EmptySHA256}
 	if form && p.query != "" {
 		sum := sha256.Sum256([]byte(p.query))
 		p.query, p.body, p.bodySHA256 = "", p.query, hex.EncodeToString(sum[:])
@@ -324,37 +326,18 @@ func (c *Client) do(ctx context.Context, version, action string, p payload, cred
 	if err != nil {
 		return 0, nil, err
 	}
-	var arr [8]Header
-	signed := append(arr[:0],
-		Header{"host", c.host},
-		Header{"x-acs-action", action},
-		Header{"x-acs-content-sha256", p.bodySHA256},
-		Header{"x-acs-date", c.now().UTC().Format(DateFormat)},
-		Header{"x-acs-signature-nonce", c.nonce()},
-		Header{"x-acs-version", version},
-	)
-	if creds.SecurityToken != "" {
-		signed = append(signed, Header{"x-acs-security-token", creds.SecurityToken})
-	}
+	hs := make([]acs3.Header, 0, 4)
+	hs = append(hs, acs3.Header{Name: "host", Value: c.host},
+		acs3.Header{Name: "X-Acs-Action", Value: action}, acs3.Header{Name: "X-Acs-Version", Value: version})
 	if p.body != "" {
-		signed = append(signed, Header{"content-type", formType})
+		hs = append(hs, acs3.Header{Name: "Content-Type", Value: formType})
 	}
-	sig, names := Sign(SignInput{Method: http.MethodPost, Path: "/", Query: p.query, Headers: signed, BodySHA256: p.bodySHA256},
-		creds.AccessKeySecret)
-	// Every value is a one-element slice of one array, capped so that
-	// nothing appending to one header can overwrite the next.
-	vals := make([]string, 0, len(signed)+1)
-	set := func(name, value string) {
-		vals = append(vals, value)
-		req.Header[name] = vals[len(vals)-1 : len(vals) : len(vals)]
+	signed := acs3.Sign(acs3.Request{Method: http.MethodPost, Path: "/", Query: p.query, Headers: hs, BodySHA256: p.bodySHA256},
+		creds, c.now(), c.nonce())
+	for _, h := range signed {
+		req.Header[h.Name] = []string{h.Value} // Sign's names are canonical
 	}
-	for _, x := range signed {
-		if x.Name != "host" { // net/http sends Host from the URL
-			set(canonicalName(x.Name), x.Value)
-		}
-	}
-	set("Authorization", authorizationHeader(creds.AccessKeyID, names, sig))
-	set("Accept", "application/json")
+	req.Header["Accept"] = []string{"application/json"}
 	resp, err := c.rt.RoundTrip(req)
 	if err != nil {
 		return 0, nil, err
@@ -377,26 +360,4 @@ func readBody(resp *http.Response) ([]byte, error) {
 		return body, err
 	}
 	return io.ReadAll(io.LimitReader(resp.Body, maxBody))
-}
-
-// canonicalName returns the MIME-canonical form of our fixed header names
-// without allocating.
-func canonicalName(lower string) string {
-	switch lower {
-	case "x-acs-action":
-		return "X-Acs-Action"
-	case "x-acs-content-sha256":
-		return "X-Acs-Content-Sha256"
-	case "x-acs-date":
-		return "X-Acs-Date"
-	case "x-acs-signature-nonce":
-		return "X-Acs-Signature-Nonce"
-	case "x-acs-version":
-		return "X-Acs-Version"
-	case "x-acs-security-token":
-		return "X-Acs-Security-Token"
-	case "content-type":
-		return "Content-Type"
-	}
-	return http.CanonicalHeaderKey(lower)
 }

@@ -178,10 +178,10 @@ func TestValidationBeforeNetwork(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
 	defer srv.Close()
 	c := newTestClient(t, srv.URL, Options{})
-	if _, err := c.Send(context.Background(), &SendRequest{PhoneNumber: "12"}); !IsBadInput(err) {
+	if _, err := c.Send(context.Background(), &SendRequest{PhoneNumber: "12"}); KindOf(err) != KindBadInput {
 		t.Errorf("Send: %v", err)
 	}
-	if _, err := c.Check(context.Background(), &CheckRequest{PhoneNumber: "13800000000", VerifyCode: "1"}); !IsBadInput(err) {
+	if _, err := c.Check(context.Background(), &CheckRequest{PhoneNumber: "13800000000", VerifyCode: "1"}); KindOf(err) != KindBadInput {
 		t.Errorf("Check: %v", err)
 	}
 	if hits.Load() != 0 {
@@ -328,7 +328,7 @@ func TestCredentialsPerRequest(t *testing.T) {
 		t.Errorf("seen %q, want %q", seen, want)
 	}
 	_, err := c.Send(context.Background(), validSend())
-	if !IsMisconfigured(err) || !errors.Is(err, ErrNoCredentials) {
+	if KindOf(err) != KindMisconfigured || !errors.Is(err, ErrNoCredentials) {
 		t.Errorf("no credentials: %v", err)
 	}
 }
@@ -343,7 +343,7 @@ func TestEnvCredentials(t *testing.T) {
 	t.Setenv(envAccessKeySecret, "sec")
 	t.Setenv(envSecurityToken, "tok")
 	c, err := EnvCredentials().Credentials(context.Background())
-	if err != nil || c != (Credentials{"id", "sec", "tok"}) {
+	if err != nil || c != (Credentials{AccessKeyID: "id", AccessKeySecret: "sec", SecurityToken: "tok"}) {
 		t.Errorf("got %v, %v", c, err)
 	}
 	if s := c.String() + (&c).GoString(); strings.Contains(s, "sec") || strings.Contains(s, "tok") {

@@ -4,30 +4,13 @@ import (
 	"context"
 	"errors"
 	"os"
+
+	"smsverify/core/acs3"
 )
 
 // Credentials are an AccessKey pair, with a SecurityToken when they are
-// temporary STS credentials.
-type Credentials struct {
-	AccessKeyID     string
-	AccessKeySecret string
-	SecurityToken   string // optional; set for STS credentials
-}
-
-// String hides the secret and the token, so Credentials are safe to print.
-func (c Credentials) String() string {
-	s := "Credentials{AccessKeyID:" + c.AccessKeyID + " AccessKeySecret:***"
-	if c.SecurityToken != "" {
-		s += " SecurityToken:***"
-	}
-	return s + "}"
-}
-
-// GoString hides the secret from %#v as well.
-func (c Credentials) GoString() string { return c.String() }
-
-// Valid reports whether the key id and secret are both present.
-func (c Credentials) Valid() bool { return c.AccessKeyID != "" && c.AccessKeySecret != "" }
+// temporary STS credentials; their String hides the secret and the token.
+type Credentials = acs3.Credentials
 
 // A CredentialsProvider returns the credentials to sign one request with. It
 // is called once per request, so it can hand out per-invocation STS

@@ -214,13 +214,6 @@ func KindOf(err error) Kind {
 	return KindUpstream
 }
 
-// IsBadInput reports whether err says the request itself was wrong.
-func IsBadInput(err error) bool { return KindOf(err) == KindBadInput }
-
-// IsMisconfigured reports whether err points at credentials, signing, clock
-// or product setup rather than at the request.
-func IsMisconfigured(err error) bool { return KindOf(err) == KindMisconfigured }
-
 // RateLimited reports whether err is a frequency or daily limit, and how long
 // to wait before trying again (0 if unknown).
 func RateLimited(err error) (retryAfter time.Duration, ok bool) {

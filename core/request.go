@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strconv"
 	"unicode/utf8"
+
+	"smsverify/core/acs3"
 )
 
 // maxInt is the largest integer the API accepts (2^53-1): its JSON numbers
@@ -195,8 +197,8 @@ func (r *CheckRequest) Validate() error {
 }
 
 // appendParams appends r's parameters that are set, in canonical order
-// (the sort in appendQuery then has nothing to do).
-func (r *SendRequest) appendParams(ps []param) []param {
+// (the sort in acs3.AppendQuery then has nothing to do).
+func (r *SendRequest) appendParams(ps []acs3.Param) []acs3.Param {
 	ps = appendInt(ps, "AutoRetry", r.AutoRetry)
 	ps = appendInt(ps, "CodeLength", r.CodeLength)
 	ps = appendInt(ps, "CodeType", r.CodeType)
@@ -206,7 +208,7 @@ func (r *SendRequest) appendParams(ps []param) []param {
 	ps = appendStr(ps, "OutId", r.OutId)
 	ps = appendStr(ps, "PhoneNumber", r.PhoneNumber)
 	if r.ReturnVerifyCode != nil {
-		ps = append(ps, param{"ReturnVerifyCode", strconv.FormatBool(*r.ReturnVerifyCode)})
+		ps = append(ps, acs3.Param{Name: "ReturnVerifyCode", Value: strconv.FormatBool(*r.ReturnVerifyCode)})
 	}
 	ps = appendStr(ps, "SchemeName", r.SchemeName)
 	ps = appendStr(ps, "SignName", r.SignName)
@@ -217,7 +219,7 @@ func (r *SendRequest) appendParams(ps []param) []param {
 	return ps
 }
 
-func (r *CheckRequest) appendParams(ps []param) []param {
+func (r *CheckRequest) appendParams(ps []acs3.Param) []acs3.Param {
 	ps = appendInt(ps, "CaseAuthPolicy", r.CaseAuthPolicy)
 	ps = appendStr(ps, "CountryCode", r.CountryCode)
 	ps = appendStr(ps, "OutId", r.OutId)
@@ -227,16 +229,16 @@ func (r *CheckRequest) appendParams(ps []param) []param {
 	return ps
 }
 
-func appendStr(ps []param, k, v string) []param {
+func appendStr(ps []acs3.Param, k, v string) []acs3.Param {
 	if v == "" {
 		return ps
 	}
-	return append(ps, param{k, v})
+	return append(ps, acs3.Param{Name: k, Value: v})
 }
 
-func appendInt(ps []param, k string, v *int64) []param {
+func appendInt(ps []acs3.Param, k string, v *int64) []acs3.Param {
 	if v == nil {
 		return ps
 	}
-	return append(ps, param{k, strconv.FormatInt(*v, 10)})
+	return append(ps, acs3.Param{Name: k, Value: strconv.FormatInt(*v, 10)})
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"smsverify/core"
+	"smsverify/core/acs3"
 )
 
 // Gateway limits.
@@ -53,7 +54,7 @@ type authorization struct {
 // "ACS3-HMAC-SHA256 Credential=ID,SignedHeaders=a;b,Signature=hex".
 func parseAuthorization(s string) (authorization, bool) {
 	var a authorization
-	rest, ok := strings.CutPrefix(s, core.Algorithm+" ")
+	rest, ok := strings.CutPrefix(s, acs3.Algorithm+" ")
 	if !ok {
 		return a, false
 	}
@@ -212,7 +213,7 @@ func checkBodyHash(r *http.Request, body []byte) *gatewayError {
 
 // checkDate checks x-acs-date's format and that it is within dateWindow of now.
 func checkDate(r *http.Request, now time.Time) *gatewayError {
-	date, err := time.Parse(core.DateFormat, r.Header.Get("x-acs-date"))
+	date, err := time.Parse(acs3.DateFormat, r.Header.Get("x-acs-date"))
 	if err != nil {
 		return &gatewayError{http.StatusBadRequest, "InvalidTimeStamp.Format",
 			"Specified time stamp or date value is not well formatted."}
@@ -225,14 +226,14 @@ func checkDate(r *http.Request, now time.Time) *gatewayError {
 }
 
 // verifySignature recomputes the signature over the headers the request
-// says it signed, with core.Sign, and compares it in constant time.
+// says it signed, with acs3.Signature, and compares it in constant time.
 func verifySignature(r *http.Request, query url.Values, auth authorization, secret string) *gatewayError {
-	hs := make([]core.Header, len(auth.signed))
+	hs := make([]acs3.Header, len(auth.signed))
 	for i, h := range auth.signed {
-		hs[i] = core.Header{Name: h, Value: headerValue(r, h)}
+		hs[i] = acs3.Header{Name: h, Value: headerValue(r, h)}
 	}
-	want, _ := core.Sign(core.SignInput{
-		Method: r.Method, Path: r.URL.EscapedPath(), Query: core.CanonicalQuery(query),
+	want, _ := acs3.Signature(acs3.Request{
+		Method: r.Method, Path: r.URL.EscapedPath(), Query: acs3.CanonicalQuery(query),
 		Headers: hs, BodySHA256: r.Header.Get("x-acs-content-sha256"),
 	}, secret)
 	if !hmac.Equal([]byte(want), []byte(auth.signature)) {

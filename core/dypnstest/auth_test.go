@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"smsverify/core"
+	"smsverify/core/acs3"
 	"smsverify/core/dypnstest"
 )
 
@@ -22,16 +23,16 @@ var (
 // named headers, as a client that forgot one would send.
 func resign(r *http.Request, c core.Credentials, names ...string) {
 	q, _ := url.ParseQuery(r.URL.RawQuery)
-	var hs []core.Header
+	var hs []acs3.Header
 	for _, n := range names {
 		v := r.Header.Get(n)
 		if n == "host" {
 			v = r.URL.Host
 		}
-		hs = append(hs, core.Header{Name: n, Value: v})
+		hs = append(hs, acs3.Header{Name: n, Value: v})
 	}
-	sig, signed := core.Sign(core.SignInput{
-		Method: r.Method, Path: "/", Query: core.CanonicalQuery(q), Headers: hs,
+	sig, signed := acs3.Signature(acs3.Request{
+		Method: r.Method, Path: "/", Query: acs3.CanonicalQuery(q), Headers: hs,
 		BodySHA256: r.Header.Get("x-acs-content-sha256"),
 	}, c.AccessKeySecret)
 	r.Header.Set("Authorization", "ACS3-HMAC-SHA256 Credential="+c.AccessKeyID+",SignedHeaders="+signed+",Signature="+sig)
@@ -71,7 +72,7 @@ func TestGatewayRejects(t *testing.T) {
 			r.Header.Set("x-acs-signature-nonce", "another-nonce")
 		}, 400, "SignatureDoesNotMatch"},
 		{"tampered date", build{}, func(r *http.Request) {
-			r.Header.Set("x-acs-date", start.Add(time.Second).Format(core.DateFormat))
+			r.Header.Set("x-acs-date", start.Add(time.Second).Format(acs3.DateFormat))
 		}, 400, "SignatureDoesNotMatch"},
 		{"wrong secret", build{creds: core.Credentials{AccessKeyID: plainKey.AccessKeyID, AccessKeySecret: "guess"}}, nil, 400, "SignatureDoesNotMatch"},
 		{"upper-case signature", build{}, func(r *http.Request) {
@@ -80,7 +81,7 @@ func TestGatewayRejects(t *testing.T) {
 			r.Header.Set("Authorization", a[:i]+strings.ToUpper(a[i:]))
 		}, 400, "SignatureDoesNotMatch"},
 		{"wrong body hash", build{body: "OutId=x"}, func(r *http.Request) {
-			r.Header.Set("x-acs-content-sha256", core.EmptySHA256)
+			r.Header.Set("x-acs-content-sha256", acs3.EmptySHA256)
 			resign(r, plainKey, append(baseSigned, "content-type")...)
 		}, 400, "SignatureDoesNotMatch"},
 		{"body swapped after signing", build{body: "OutId=x"}, func(r *http.Request) {
@@ -194,7 +195,7 @@ func TestClientMisconfigured(t *testing.T) {
 			c := newClient(t, fx.srv.URL, tc.creds, func() time.Time { return fx.clock.Now().Add(tc.skew) }, 0)
 			_, err := c.Check(context.Background(), &core.CheckRequest{PhoneNumber: "13800000024", VerifyCode: "1234"})
 			var e *core.Error
-			if !errors.As(err, &e) || e.Code != tc.code || !core.IsMisconfigured(err) || core.IsTransient(err) {
+			if !errors.As(err, &e) || e.Code != tc.code || core.KindOf(err) != core.KindMisconfigured || core.IsTransient(err) {
 				t.Fatalf("err = %v, want misconfigured %s", err, tc.code)
 			}
 			if e.HostID != "dypnsapi.aliyuncs.com" || e.Recommend == "" {

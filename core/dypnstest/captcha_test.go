@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"smsverify/core"
+	"smsverify/core/acs3"
 	"smsverify/core/dypnstest"
 )
 
@@ -98,7 +99,7 @@ func TestVerifyIntelligentCaptchaRefusals(t *testing.T) {
 	bad := newClient(t, fx.srv.URL, core.Credentials{AccessKeyID: fx.creds.AccessKeyID, AccessKeySecret: "wrong"}, fx.clock.Now, 0)
 	err = bad.Call(context.Background(), dypnstest.CaptchaAPIVersion, dypnstest.ActionVerifyCaptcha,
 		map[string]string{"CaptchaVerifyParam": "pass-2", "SceneId": "s"}, nil)
-	if !errors.As(err, &ce) || ce.Code != "SignatureDoesNotMatch" || !core.IsMisconfigured(err) {
+	if !errors.As(err, &ce) || ce.Code != "SignatureDoesNotMatch" || core.KindOf(err) != core.KindMisconfigured {
 		t.Errorf("wrong secret: %v", err)
 	}
 	// Captcha's gateway names its own host and product.
@@ -170,7 +171,7 @@ func TestVerifyCaptchaParamsInQuery(t *testing.T) {
 	fx := newFixture(t, dypnstest.Options{})
 	req := signed(t, fx.srv.URL, dypnstest.ActionVerifyCaptcha, url.Values{"CaptchaVerifyParam": {"pass-q"}, "SceneId": {"s"}}, "", fx.creds, start, "nonce-q")
 	req.Header.Set("x-acs-version", dypnstest.CaptchaAPIVersion)
-	if err := core.SignRequest(req, core.EmptySHA256, fx.creds, start, "nonce-q"); err != nil {
+	if err := acs3.SignHTTP(req, acs3.EmptySHA256, fx.creds, start, "nonce-q"); err != nil {
 		t.Fatal(err)
 	}
 	if a := do(t, req); a.Status != 200 {

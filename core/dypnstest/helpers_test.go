@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"smsverify/core"
+	"smsverify/core/acs3"
 	"smsverify/core/dypnstest"
 	"smsverify/internal/testclock"
 )
@@ -111,7 +112,7 @@ func (fx *fixture) check(t *testing.T, r *core.CheckRequest) string {
 	return resp.Model.VerifyResult
 }
 
-// signed builds a request signed with core.SignRequest: params in the
+// signed builds a request signed with acs3.SignHTTP: params in the
 // query, body (form-encoded when non-empty) covered by its hash.
 func signed(t *testing.T, base, action string, params url.Values, body string, c core.Credentials, at time.Time, nonce string) *http.Request {
 	t.Helper()
@@ -125,7 +126,7 @@ func signed(t *testing.T, base, action string, params url.Values, body string, c
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
 	sum := sha256.Sum256([]byte(body))
-	if err := core.SignRequest(req, hex.EncodeToString(sum[:]), c, at, nonce); err != nil {
+	if err := acs3.SignHTTP(req, hex.EncodeToString(sum[:]), c, at, nonce); err != nil {
 		t.Fatal(err)
 	}
 	return req
