@@ -295,7 +295,7 @@ func TestSendModelShape(t *testing.T) {
 		c := newTestClient(t, srv.URL, Options{})
 		res, err := c.Send(context.Background(), validSend())
 		if tc.code == "" {
-			if err != nil || res.Model.BizId != "b" || res.AccessDeniedDetail != `{"a":[1,2]}` || res.RequestID != "R" {
+			if err != nil || res.Model.BizID != "b" || res.AccessDeniedDetail != `{"a":[1,2]}` || res.RequestID != "R" {
 				t.Errorf("%s: %+v, %v", tc.body, res, err)
 			}
 			continue

@@ -167,7 +167,7 @@ func TestCheckResults(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.Passed() != tc.passed || res.Model.OutId != "o" || res.RequestID != "R" {
+		if res.Passed() != tc.passed || res.Model.OutID != "o" || res.RequestID != "R" {
 			t.Errorf("%s: %+v", tc.result, res)
 		}
 	}

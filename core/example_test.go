@@ -33,7 +33,7 @@ func ExampleClient_Send() {
 		}
 		return
 	}
-	fmt.Println(res.Code, res.Model.BizId != "")
+	fmt.Println(res.Code, res.Model.BizID != "")
 	fmt.Println(len(srv.Codes("13800000000")[0].VerifyCode), "digits sent")
 	// Output:
 	// OK true

@@ -68,7 +68,7 @@ var plainAnswers = []string{
 // their fields.
 func TestPlainAnswersDecode(t *testing.T) {
 	snd, err := sendResult(200, []byte(plainAnswers[0]), time.Now(), DefaultInterval)
-	if err != nil || snd.Model.BizId != "112231421412414124123^4" || snd.Model.VerifyCode != "4232" ||
+	if err != nil || snd.Model.BizID != "112231421412414124123^4" || snd.Model.VerifyCode != "4232" ||
 		snd.AccessDeniedDetail != "无" || snd.Message != "成功 " || snd.RequestID != "CC3BB6D2-2FDF-4321-9DCE-B38165CE4C47" {
 		t.Errorf("documented answer decoded as %+v, %v", snd, err)
 	}

@@ -24,7 +24,7 @@ type SendRequest struct {
 	TemplateParam    string `json:"TemplateParam,omitempty"`    // required; JSON object with "code", e.g. {"code":"##code##","min":"5"}
 	SchemeName       string `json:"SchemeName,omitempty"`       // at most 20 characters; empty = 默认方案
 	SmsUpExtendCode  string `json:"SmsUpExtendCode,omitempty"`  // upstream extension code
-	OutId            string `json:"OutId,omitempty"`            // caller's serial number; echoed back
+	OutID            string `json:"OutId,omitempty"`            // caller's serial number; echoed back
 	CodeLength       *int64 `json:"CodeLength,omitempty"`       // 4 to 8; default 4
 	ValidTime        *int64 `json:"ValidTime,omitempty"`        // seconds; default 300
 	DuplicatePolicy  *int64 `json:"DuplicatePolicy,omitempty"`  // 1 overwrite, 2 keep; default 1
@@ -40,7 +40,7 @@ type CheckRequest struct {
 	VerifyCode     string `json:"VerifyCode"`               // required; 4 to 8 letters or digits
 	SchemeName     string `json:"SchemeName,omitempty"`     // must equal the one used to send
 	CountryCode    string `json:"CountryCode,omitempty"`    // only "86"
-	OutId          string `json:"OutId,omitempty"`          // caller's serial number; echoed back
+	OutID          string `json:"OutId,omitempty"`          // caller's serial number; echoed back
 	CaseAuthPolicy *int64 `json:"CaseAuthPolicy,omitempty"` // 1 case-insensitive (default), 2 case-sensitive
 }
 
@@ -142,7 +142,7 @@ func (r *SendRequest) Validate() error {
 		checkTemplateParam(r.TemplateParam),
 		checkScheme(r.SchemeName),
 		checkText("SmsUpExtendCode", r.SmsUpExtendCode, 64),
-		checkText("OutId", r.OutId, 128),
+		checkText("OutId", r.OutID, 128),
 		checkRange("CodeLength", r.CodeLength, 4, 8),
 		checkRange("ValidTime", r.ValidTime, 1, maxInt),
 		checkOneOf("DuplicatePolicy", r.DuplicatePolicy, 1, 2),
@@ -186,7 +186,7 @@ func (r *CheckRequest) Validate() error {
 	}
 	for _, err := range []error{
 		checkScheme(r.SchemeName),
-		checkText("OutId", r.OutId, 128),
+		checkText("OutId", r.OutID, 128),
 		checkOneOf("CaseAuthPolicy", r.CaseAuthPolicy, 1, 2),
 	} {
 		if err != nil {
@@ -205,7 +205,7 @@ func (r *SendRequest) appendParams(ps []acs3.Param) []acs3.Param {
 	ps = appendStr(ps, "CountryCode", r.CountryCode)
 	ps = appendInt(ps, "DuplicatePolicy", r.DuplicatePolicy)
 	ps = appendInt(ps, "Interval", r.Interval)
-	ps = appendStr(ps, "OutId", r.OutId)
+	ps = appendStr(ps, "OutId", r.OutID)
 	ps = appendStr(ps, "PhoneNumber", r.PhoneNumber)
 	if r.ReturnVerifyCode != nil {
 		ps = append(ps, acs3.Param{Name: "ReturnVerifyCode", Value: strconv.FormatBool(*r.ReturnVerifyCode)})
@@ -222,7 +222,7 @@ func (r *SendRequest) appendParams(ps []acs3.Param) []acs3.Param {
 func (r *CheckRequest) appendParams(ps []acs3.Param) []acs3.Param {
 	ps = appendInt(ps, "CaseAuthPolicy", r.CaseAuthPolicy)
 	ps = appendStr(ps, "CountryCode", r.CountryCode)
-	ps = appendStr(ps, "OutId", r.OutId)
+	ps = appendStr(ps, "OutId", r.OutID)
 	ps = appendStr(ps, "PhoneNumber", r.PhoneNumber)
 	ps = appendStr(ps, "SchemeName", r.SchemeName)
 	ps = appendStr(ps, "VerifyCode", r.VerifyCode)

@@ -24,8 +24,8 @@ type SendResponse struct {
 type SendModel struct {
 	VerifyCode string `json:"VerifyCode,omitempty"` // only when ReturnVerifyCode was true
 	RequestID  string `json:"RequestId,omitempty"`
-	OutId      string `json:"OutId,omitempty"`
-	BizId      string `json:"BizId,omitempty"` // identifies the send in delivery receipts
+	OutID      string `json:"OutId,omitempty"`
+	BizID      string `json:"BizId,omitempty"` // identifies the send in delivery receipts
 }
 
 // CheckResponse is the answer to a CheckSmsVerifyCode that worked. Whether
@@ -43,7 +43,7 @@ type CheckResponse struct {
 // CheckModel is the Model of a CheckSmsVerifyCode answer.
 type CheckModel struct {
 	VerifyResult string `json:"VerifyResult"` // "PASS" when the code matched
-	OutId        string `json:"OutId,omitempty"`
+	OutID        string `json:"OutId,omitempty"`
 }
 
 // The values of CheckModel.VerifyResult.

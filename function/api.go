@@ -116,7 +116,7 @@ type CheckAnswer struct {
 // after a PASS when VERIFY_TOKEN_SECRET is set.
 type CheckModel struct {
 	VerifyResult         string `json:"VerifyResult"` // PASS or UNKNOWN
-	OutId                string `json:"OutId,omitempty"`
+	OutID                string `json:"OutId,omitempty"`
 	VerifyToken          string `json:"VerifyToken,omitempty"`
 	VerifyTokenExpiresAt int64  `json:"VerifyTokenExpiresAt,omitempty"` // Unix seconds
 }
@@ -527,7 +527,7 @@ func (s *Service) sendUpstream(ctx context.Context, c caller, req *core.SendRequ
 	if err != nil {
 		return nil, fromCore(err)
 	}
-	al.UpstreamID, al.BizID = res.RequestID, res.Model.BizId
+	al.UpstreamID, al.BizID = res.RequestID, res.Model.BizID
 	ans := &SendAnswer{Code: CodeOK, Message: messageOK, RequestID: res.RequestID, Success: true,
 		Model: res.Model, ResendAfter: intervalOf(req), ExpiresIn: validTimeOf(req)}
 	if !returnsCode(c, req) {
@@ -612,7 +612,7 @@ func (s *Service) checkUpstream(ctx context.Context, req *core.CheckRequest, al 
 		return nil, storeDown(err)
 	}
 	ans := &CheckAnswer{Code: CodeOK, Message: messageOK, RequestID: RequestID(ctx), Success: true,
-		Model: CheckModel{VerifyResult: core.VerifyUnknown, OutId: req.OutId}}
+		Model: CheckModel{VerifyResult: core.VerifyUnknown, OutID: req.OutID}}
 	if used {
 		// This code was used up by a PASS: no upstream call.
 		al.Result = ans.Model.VerifyResult
@@ -626,7 +626,7 @@ func (s *Service) checkUpstream(ctx context.Context, req *core.CheckRequest, al 
 	}
 	al.UpstreamID = res.RequestID
 	ans.RequestID = res.RequestID // Code and Message stay OK: one Message per outcome, whoever answered
-	ans.Model.VerifyResult, ans.Model.OutId = res.Model.VerifyResult, res.Model.OutId
+	ans.Model.VerifyResult, ans.Model.OutID = res.Model.VerifyResult, res.Model.OutID
 	if res.Passed() {
 		if e := s.usePass(ctx, req, key, ans); e != nil {
 			return nil, e

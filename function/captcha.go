@@ -45,7 +45,7 @@ func (c *Config) clientCaptcha() ClientCaptcha {
 		return ClientCaptcha{Actions: []string{}}
 	}
 	cc := ClientCaptcha{Provider: c.CaptchaProvider, Actions: slices.Clone(c.CaptchaActions),
-		SiteKey: c.CaptchaSiteKey, SceneId: c.CaptchaSceneID}
+		SiteKey: c.CaptchaSiteKey, SceneID: c.CaptchaSceneID}
 	switch c.CaptchaProvider {
 	case captcha.ProviderTest:
 		cc.PassPrefix = captcha.TestPassPrefix

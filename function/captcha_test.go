@@ -343,7 +343,7 @@ func TestCaptchaClientRegion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := ClientCaptcha{Provider: "aliyun", Actions: []string{"send"}, SceneId: "scene-7", Prefix: "1gw1pf", Region: "cn"}
+	want := ClientCaptcha{Provider: "aliyun", Actions: []string{"send"}, SceneID: "scene-7", Prefix: "1gw1pf", Region: "cn"}
 	if got := c.clientConfig().Captcha; !reflect.DeepEqual(got, want) {
 		t.Errorf("default endpoint: %+v, want %+v", got, want)
 	}

@@ -22,7 +22,7 @@ type ClientCaptcha struct {
 	Provider   string   `json:"Provider"`             // CAPTCHA_PROVIDER; "" for none
 	Actions    []string `json:"Actions"`              // public actions that need CaptchaVerifyParam
 	SiteKey    string   `json:"SiteKey,omitempty"`    // CAPTCHA_SITE_KEY
-	SceneId    string   `json:"SceneId,omitempty"`    // CAPTCHA_SCENE_ID
+	SceneID    string   `json:"SceneId,omitempty"`    // CAPTCHA_SCENE_ID
 	Prefix     string   `json:"Prefix,omitempty"`     // CAPTCHA_PREFIX: Captcha 2.0's identity prefix
 	Region     string   `json:"Region,omitempty"`     // Captcha 2.0's region: "cn" or "sgp", from CAPTCHA_ENDPOINT
 	PassPrefix string   `json:"PassPrefix,omitempty"` // the test provider's passing prefix

@@ -89,11 +89,11 @@ func (s *Service) testNumber(phone string, al *accessLog) bool {
 // sendTest answers a send to a test number without calling Alibaba.
 func (s *Service) sendTest(ctx context.Context, c caller, req *core.SendRequest, al *accessLog) (any, *apiError) {
 	id := RequestID(ctx)
-	m := core.SendModel{BizId: testBizIDPrefix + randomID(), OutId: req.OutId, RequestID: id}
+	m := core.SendModel{BizID: testBizIDPrefix + randomID(), OutID: req.OutID, RequestID: id}
 	if returnsCode(c, req) {
 		m.VerifyCode = s.testNumbers[req.PhoneNumber]
 	}
-	al.BizID = m.BizId
+	al.BizID = m.BizID
 	return &SendAnswer{Code: CodeOK, Message: messageOK, RequestID: id, Success: true,
 		Model: m, ResendAfter: intervalOf(req), ExpiresIn: validTimeOf(req)}, nil
 }
@@ -103,7 +103,7 @@ func (s *Service) sendTest(ctx context.Context, c caller, req *core.SendRequest,
 // comparison ignores case unless CaseAuthPolicy is 2, as Alibaba's does.
 func (s *Service) checkTest(ctx context.Context, req *core.CheckRequest, al *accessLog) (any, *apiError) {
 	ans := &CheckAnswer{Code: CodeOK, Message: messageOK, RequestID: RequestID(ctx), Success: true,
-		Model: CheckModel{VerifyResult: core.VerifyUnknown, OutId: req.OutId}}
+		Model: CheckModel{VerifyResult: core.VerifyUnknown, OutID: req.OutID}}
 	code := s.testNumbers[req.PhoneNumber]
 	pass := strings.EqualFold(req.VerifyCode, code)
 	if req.CaseAuthPolicy != nil && *req.CaseAuthPolicy == 2 {

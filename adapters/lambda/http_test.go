@@ -194,9 +194,9 @@ func TestHTTPEventsSend(t *testing.T) {
 			var body struct {
 				Code    string
 				Success bool
-				Model   struct{ BizId string }
+				Model   struct{ BizID string }
 			}
-			if err := json.Unmarshal([]byte(got.body), &body); err != nil || body.Code != "OK" || !body.Success || body.Model.BizId == "" {
+			if err := json.Unmarshal([]byte(got.body), &body); err != nil || body.Code != "OK" || !body.Success || body.Model.BizID == "" {
 				t.Errorf("body = %s (%v)", got.body, err)
 			}
 			if n := env.fake.SendCount(); n != 1 {

@@ -186,8 +186,8 @@ type emulatedCode struct {
 	VerifyCode   string    `json:"VerifyCode"`
 	SchemeName   string    `json:"SchemeName"`
 	TemplateCode string    `json:"TemplateCode"`
-	BizId        string    `json:"BizId"`
-	OutId        string    `json:"OutId,omitempty"`
+	BizID        string    `json:"BizId"`
+	OutID        string    `json:"OutId,omitempty"`
 	SentAt       time.Time `json:"SentAt"`
 	ExpiresAt    time.Time `json:"ExpiresAt"`
 	Verifiable   bool      `json:"Verifiable"`
@@ -206,7 +206,7 @@ func codesHandler(f *dypnstest.Fake) http.Handler {
 		codes := []emulatedCode{}
 		for _, s := range f.Codes(phone) {
 			codes = append(codes, emulatedCode{VerifyCode: s.VerifyCode, SchemeName: s.SchemeName, TemplateCode: s.TemplateCode,
-				BizId: s.BizId, OutId: s.OutId, SentAt: s.At, ExpiresAt: s.Expires, Verifiable: s.Verifiable})
+				BizID: s.BizID, OutID: s.OutID, SentAt: s.At, ExpiresAt: s.Expires, Verifiable: s.Verifiable})
 		}
 		emulatorJSON(w, http.StatusOK, map[string]any{"PhoneNumber": phone, "Codes": codes})
 	})

@@ -161,7 +161,7 @@ func sendRequest(v url.Values) (*core.SendRequest, error) {
 		PhoneNumber: v.Get("PhoneNumber"), CountryCode: v.Get("CountryCode"),
 		SignName: v.Get("SignName"), TemplateCode: v.Get("TemplateCode"),
 		TemplateParam: v.Get("TemplateParam"), SchemeName: v.Get("SchemeName"),
-		SmsUpExtendCode: v.Get("SmsUpExtendCode"), OutId: v.Get("OutId"),
+		SmsUpExtendCode: v.Get("SmsUpExtendCode"), OutID: v.Get("OutId"),
 	}
 	for _, err := range []error{
 		intParam(v, "CodeLength", &r.CodeLength),
@@ -221,7 +221,7 @@ func (f *Fake) serveSend(w http.ResponseWriter, r *http.Request, v url.Values, n
 	interval := seconds(orDefault(req.Interval, int64(core.DefaultInterval/time.Second)))
 	s := Sent{
 		PhoneNumber: req.PhoneNumber, CountryCode: req.CountryCode, SchemeName: req.SchemeName,
-		TemplateCode: req.TemplateCode, SignName: req.SignName, OutId: req.OutId,
+		TemplateCode: req.TemplateCode, SignName: req.SignName, OutID: req.OutID,
 		At: now, Expires: now.Add(seconds(orDefault(req.ValidTime, defaultValidTime))),
 		VerifyCode: tp.Code, Verifiable: tp.Code == generated,
 	}
@@ -267,7 +267,7 @@ func (f *Fake) serveSend(w http.ResponseWriter, r *http.Request, v url.Values, n
 		}
 	}
 	f.seq++
-	s.BizId = bizID(f.seq, now)
+	s.BizID = bizID(f.seq, now)
 	ps.entries = append(ps.entries, entry{Sent: s})
 	if extra := len(ps.entries) - maxCodesByPhone; extra > 0 {
 		ps.entries = append(ps.entries[:0], ps.entries[extra:]...)
@@ -283,7 +283,7 @@ func (f *Fake) serveSend(w http.ResponseWriter, r *http.Request, v url.Values, n
 	id := newRequestID()
 	body := sendBody{
 		Message: messageOK, RequestID: id, Code: "OK", Success: true,
-		Model: sendModel{RequestID: newUUID(), OutId: s.OutId, BizId: s.BizId},
+		Model: sendModel{RequestID: newUUID(), OutID: s.OutID, BizID: s.BizID},
 	}
 	if req.ReturnVerifyCode != nil && *req.ReturnVerifyCode {
 		body.Model.VerifyCode = s.VerifyCode
@@ -305,7 +305,7 @@ func bizID(seq uint64, now time.Time) string {
 func (f *Fake) serveCheck(w http.ResponseWriter, v url.Values, now time.Time) {
 	req := &core.CheckRequest{
 		PhoneNumber: v.Get("PhoneNumber"), VerifyCode: v.Get("VerifyCode"),
-		SchemeName: v.Get("SchemeName"), CountryCode: v.Get("CountryCode"), OutId: v.Get("OutId"),
+		SchemeName: v.Get("SchemeName"), CountryCode: v.Get("CountryCode"), OutID: v.Get("OutId"),
 	}
 	err := intParam(v, "CaseAuthPolicy", &req.CaseAuthPolicy)
 	if err == nil {
@@ -337,7 +337,7 @@ func (f *Fake) serveCheck(w http.ResponseWriter, v url.Values, now time.Time) {
 	id := newRequestID()
 	writeJSON(w, http.StatusOK, id, checkBody{
 		Code: "OK", Message: messageOK, RequestID: id, Success: true,
-		Model: checkModel{VerifyResult: result, OutId: req.OutId},
+		Model: checkModel{VerifyResult: result, OutID: req.OutID},
 	})
 }
 

@@ -35,7 +35,7 @@ func TestRoundTrip(t *testing.T) {
 			fx := newFixture(t, dypnstest.Options{Credentials: []core.Credentials{tc.creds}})
 			ctx := context.Background()
 			r := sendReq("13800000001")
-			r.OutId = "order-7"
+			r.OutID = "order-7"
 			sent, err := fx.client.Send(ctx, r)
 			if err != nil {
 				t.Fatal(err)
@@ -46,19 +46,19 @@ func TestRoundTrip(t *testing.T) {
 			if !upperUUID.MatchString(sent.RequestID) || !lowerUUID.MatchString(sent.Model.RequestID) {
 				t.Errorf("request ids %q, %q", sent.RequestID, sent.Model.RequestID)
 			}
-			if !bizID.MatchString(sent.Model.BizId) || sent.Model.OutId != "order-7" {
+			if !bizID.MatchString(sent.Model.BizID) || sent.Model.OutID != "order-7" {
 				t.Errorf("model = %+v", sent.Model)
 			}
 			if !digits4.MatchString(sent.Model.VerifyCode) {
 				t.Errorf("default code %q, want 4 digits", sent.Model.VerifyCode)
 			}
 
-			cr := &core.CheckRequest{PhoneNumber: "13800000001", VerifyCode: sent.Model.VerifyCode, OutId: "chk-1"}
+			cr := &core.CheckRequest{PhoneNumber: "13800000001", VerifyCode: sent.Model.VerifyCode, OutID: "chk-1"}
 			got, err := fx.client.Check(ctx, cr)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !got.Passed() || got.Code != "OK" || got.Model.OutId != "chk-1" || !upperUUID.MatchString(got.RequestID) {
+			if !got.Passed() || got.Code != "OK" || got.Model.OutID != "chk-1" || !upperUUID.MatchString(got.RequestID) {
 				t.Errorf("first check = %+v, want PASS", got)
 			}
 			if res := fx.check(t, cr); res != "UNKNOWN" {
@@ -80,7 +80,7 @@ func TestReturnVerifyCode(t *testing.T) {
 		t.Errorf("VerifyCode returned without ReturnVerifyCode")
 	}
 	codes := fx.srv.Codes("13800000002")
-	if len(codes) != 1 || !codes[0].Verifiable || codes[0].BizId != resp.Model.BizId {
+	if len(codes) != 1 || !codes[0].Verifiable || codes[0].BizID != resp.Model.BizID {
 		t.Fatalf("Codes = %+v", codes)
 	}
 	if res := fx.check(t, &core.CheckRequest{PhoneNumber: "13800000002", VerifyCode: codes[0].VerifyCode}); res != "PASS" {
@@ -429,7 +429,7 @@ func TestParamErrors(t *testing.T) {
 			if tc.want == "OK" {
 				return
 			}
-			if a.Success == nil || *a.Success || a.AccessDeniedDetail == nil || !upperUUID.MatchString(a.RequestID) || a.HostId != "" {
+			if a.Success == nil || *a.Success || a.AccessDeniedDetail == nil || !upperUUID.MatchString(a.RequestID) || a.HostID != "" {
 				t.Errorf("business error shape: %+v", a)
 			}
 			if strings.Contains(a.Message, "1380000") {
@@ -474,7 +474,7 @@ func TestCountersAndOnSend(t *testing.T) {
 	}})
 	ctx := context.Background()
 	r := sendReq("13800000017")
-	r.OutId, r.SchemeName, r.ValidTime = "o-1", "s", core.Int64(600)
+	r.OutID, r.SchemeName, r.ValidTime = "o-1", "s", core.Int64(600)
 	resp, err := fx.client.Send(ctx, r)
 	if err != nil {
 		t.Fatal(err)
@@ -496,7 +496,7 @@ func TestCountersAndOnSend(t *testing.T) {
 	}
 	want := dypnstest.Sent{
 		PhoneNumber: "13800000017", CountryCode: "86", SchemeName: "s", TemplateCode: "100001",
-		SignName: "速通互联验证码", VerifyCode: resp.Model.VerifyCode, BizId: resp.Model.BizId, OutId: "o-1",
+		SignName: "速通互联验证码", VerifyCode: resp.Model.VerifyCode, BizID: resp.Model.BizID, OutID: "o-1",
 		At: start, Expires: start.Add(600 * time.Second), Verifiable: true,
 	}
 	mu.Lock()

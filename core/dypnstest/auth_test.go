@@ -134,7 +134,7 @@ func TestGatewayRejects(t *testing.T) {
 				return
 			}
 			wantRecommend := "https://api.aliyun.com/troubleshoot?q=" + tc.code + "&product=Dypnsapi&requestId=" + a.RequestID
-			if a.HostId != "dypnsapi.aliyuncs.com" || a.Recommend != wantRecommend || a.Message == "" || a.Success != nil {
+			if a.HostID != "dypnsapi.aliyuncs.com" || a.Recommend != wantRecommend || a.Message == "" || a.Success != nil {
 				t.Errorf("gateway error shape: %+v", a)
 			}
 			if strings.Contains(a.Message, "CAIS") || strings.Contains(a.Recommend, "CAIS") {

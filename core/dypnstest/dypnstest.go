@@ -92,8 +92,8 @@ type Sent struct {
 	TemplateCode string
 	SignName     string
 	VerifyCode   string // the generated code, or the literal one from TemplateParam
-	BizId        string
-	OutId        string
+	BizID        string
+	OutID        string
 	At           time.Time // when it was sent (the fake's clock)
 	Expires      time.Time // At + ValidTime
 	Verifiable   bool      // generated from "##code##", so CheckSmsVerifyCode can PASS it

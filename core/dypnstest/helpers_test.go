@@ -137,7 +137,7 @@ type answer struct {
 	Status             int
 	ContentType        string
 	RequestID          string
-	HostId             string
+	HostID             string
 	Code               string
 	Message            string
 	Recommend          string

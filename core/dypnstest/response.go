@@ -31,7 +31,7 @@ type gatewayError struct {
 // gatewayBody is the gateway's error shape.
 type gatewayBody struct {
 	RequestID string `json:"RequestId"`
-	HostId    string `json:"HostId"`
+	HostID    string `json:"HostId"`
 	Code      string `json:"Code"`
 	Message   string `json:"Message"`
 	Recommend string `json:"Recommend"`
@@ -60,8 +60,8 @@ type sendBody struct {
 type sendModel struct {
 	VerifyCode string `json:"VerifyCode,omitempty"`
 	RequestID  string `json:"RequestId"`
-	OutId      string `json:"OutId,omitempty"`
-	BizId      string `json:"BizId"`
+	OutID      string `json:"OutId,omitempty"`
+	BizID      string `json:"BizId"`
 }
 
 // checkBody is a successful CheckSmsVerifyCode answer.
@@ -76,7 +76,7 @@ type checkBody struct {
 
 type checkModel struct {
 	VerifyResult string `json:"VerifyResult"`
-	OutId        string `json:"OutId,omitempty"`
+	OutID        string `json:"OutId,omitempty"`
 }
 
 // messageOK is the Message of a successful answer.
@@ -122,7 +122,7 @@ func writeGateway(w http.ResponseWriter, r *http.Request, e *gatewayError) {
 	id := newRequestID()
 	host, product := gatewayHost(r)
 	writeJSON(w, e.status, id, gatewayBody{
-		RequestID: id, HostId: host, Code: e.code, Message: e.message,
+		RequestID: id, HostID: host, Code: e.code, Message: e.message,
 		Recommend: "https://api.aliyun.com/troubleshoot?q=" + url.QueryEscape(e.code) +
 			"&product=" + product + "&requestId=" + id,
 	})
