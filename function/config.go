@@ -415,20 +415,18 @@ func (c *Config) sendDefaults() core.SendRequest {
 }
 
 // sendBase is sendDefaults without the TemplateParam, which decodeSend
-// builds from the request's own ValidTime. Its optional values share one
-// allocation.
+// builds from the request's own ValidTime.
 func (c *Config) sendBase() core.SendRequest {
-	v := &[6]int64{c.CodeLength, c.CodeType, c.ValidTime, c.Interval, c.DuplicatePolicy, c.AutoRetry}
 	return core.SendRequest{
 		SignName:        c.SignName,
 		TemplateCode:    c.TemplateCode,
 		SchemeName:      c.SchemeName,
-		CodeLength:      &v[0],
-		CodeType:        &v[1],
-		ValidTime:       &v[2],
-		Interval:        &v[3],
-		DuplicatePolicy: &v[4],
-		AutoRetry:       &v[5],
+		CodeLength:      core.Int64(c.CodeLength),
+		CodeType:        core.Int64(c.CodeType),
+		ValidTime:       core.Int64(c.ValidTime),
+		Interval:        core.Int64(c.Interval),
+		DuplicatePolicy: core.Int64(c.DuplicatePolicy),
+		AutoRetry:       core.Int64(c.AutoRetry),
 	}
 }
 

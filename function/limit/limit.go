@@ -17,7 +17,8 @@ import (
 )
 
 // Request names one limit to check. Key is the full key, built by the caller
-// (for example "send:phone:86:138..."); Rate is its limit.
+// (smsverify's are like "send:phone:" and a keyed hash of the number, never
+// the number itself); Rate is its limit.
 //
 // The event log is kept per Key and Rate.Per, so two limits that share a Key
 // but differ in period never disturb each other's windows.

@@ -13,9 +13,7 @@ import (
 
 func newTestMemory() (*Memory, *testclock.Clock) {
 	clk := testclock.New(t0)
-	m := NewMemory()
-	m.now = clk.Now
-	return m, clk
+	return NewMemoryWith(MemoryOptions{Now: clk.Now}), clk
 }
 
 func TestMemory(t *testing.T) {
