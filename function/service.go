@@ -93,19 +93,7 @@ func New(cfg Config, o Options) (*Service, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	creds := o.Credentials
-	if cfg.hasKeys() {
-		creds = core.StaticCredentials{AccessKeyID: cfg.AccessKeyID, AccessKeySecret: cfg.AccessKeySecret, SecurityToken: cfg.SecurityToken}
-	}
-	if creds == nil {
-		return nil, errors.New("config: no credentials: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET (or run on Function Compute with a role)")
-	}
-	var err error
-	s.client, err = core.NewClient(core.Options{Endpoint: cfg.Endpoint, Credentials: creds, HTTPClient: o.HTTPClient, Timeout: cfg.Timeout, Now: s.now})
-	if err != nil {
-		return nil, fmt.Errorf("config: DYPNS_ENDPOINT: %w", err)
-	}
-	if s.captcha, err = newVerifier(cfg, creds, o, s.now); err != nil {
+	if err := s.connect(o); err != nil {
 		return nil, err
 	}
 	for _, k := range cfg.APIKeys {
@@ -120,9 +108,40 @@ func New(cfg Config, o Options) (*Service, error) {
 	s.clientConfig = marshal(cfg.clientConfig())
 	s.testNumbers, _ = parseTestNumbers(cfg.TestNumbers) // validated above
 	s.logTestNumbers(o.Emulator)
+	var err error
 	if s.tokens, err = cfg.tokenIssuer(s.now); err != nil {
 		return nil, err
 	}
+	if err := s.openStore(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// connect builds the Dypnsapi client and the captcha verifier, signed with
+// the configured AccessKey or, without one, o.Credentials.
+func (s *Service) connect(o Options) error {
+	cfg := &s.cfg
+	creds := o.Credentials
+	if cfg.hasKeys() {
+		creds = core.StaticCredentials{AccessKeyID: cfg.AccessKeyID, AccessKeySecret: cfg.AccessKeySecret, SecurityToken: cfg.SecurityToken}
+	}
+	if creds == nil {
+		return errors.New("config: no credentials: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET (or run on Function Compute with a role)")
+	}
+	var err error
+	s.client, err = core.NewClient(core.Options{Endpoint: cfg.Endpoint, Credentials: creds, HTTPClient: o.HTTPClient, Timeout: cfg.Timeout, Now: s.now})
+	if err != nil {
+		return fmt.Errorf("config: DYPNS_ENDPOINT: %w", err)
+	}
+	s.captcha, err = newVerifier(*cfg, creds, o, s.now)
+	return err
+}
+
+// openStore keys the limit-key hashes and opens the limit store, unless
+// Options gave one.
+func (s *Service) openStore() error {
+	cfg := &s.cfg
 	limitKey := []byte(cfg.LimitKeySecret)
 	if len(limitKey) == 0 {
 		// Only the memory store runs without a secret (Validate): its keys
@@ -139,7 +158,7 @@ func New(cfg Config, o Options) (*Service, error) {
 				SentinelMaster: cfg.RedisSentinelMaster, SentinelAddrs: cfg.RedisSentinelAddrs, CAFile: cfg.RedisCAFile,
 			})
 			if err != nil {
-				return nil, fmt.Errorf("config: REDIS_URL: %w", err)
+				return fmt.Errorf("config: REDIS_URL: %w", err)
 			}
 			s.store = rs
 			s.checkRedis(rs)
@@ -147,7 +166,7 @@ func New(cfg Config, o Options) (*Service, error) {
 			s.store = limit.NewMemoryWith(limit.MemoryOptions{MaxKeys: int(cfg.LimitMemoryMaxKeys), Now: s.now})
 		}
 	}
-	return s, nil
+	return nil
 }
 
 // Close releases the limit store.

@@ -100,6 +100,25 @@ func run(ctx context.Context, out, logw io.Writer, h hooks) error {
 		return err
 	}
 	addr := ln.Addr().String()
+	printBanner(out, addr, cfg, fake, demo)
+	if h.ready != nil {
+		h.ready(addr)
+	}
+
+	srv := newServer(ctx, svc.Guard(mux), cfg) // unclean paths get the JSON 404, not the mux's redirect
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	return shutdown(ctx, srv, errc, out, log, h.after)
+}
+
+// printBanner tells the console where the service listens and, in
+// emulator mode, that no SMS is sent and where the codes are.
+func printBanner(out io.Writer, addr string, cfg function.Config, fake *dypnstest.Server, demo bool) {
 	if fake != nil {
 		fmt.Fprintf(out, "smsverify EMULATOR MODE: no Alibaba Cloud credentials are set, so no SMS is sent.\n"+
 			"  Codes are printed here and listed at GET http://%s/emulator/codes?PhoneNumber=...\n"+
@@ -116,12 +135,13 @@ func run(ctx context.Context, out, logw io.Writer, h hooks) error {
 	if demo {
 		fmt.Fprintf(out, "  Demo page: http://%s/demo/\n", addr)
 	}
-	if h.ready != nil {
-		h.ready(addr)
-	}
+}
 
-	srv := &http.Server{
-		Handler:           svc.Guard(mux), // unclean paths get the JSON 404, not the mux's redirect
+// newServer is the HTTP server of handler: bounded headers and timeouts,
+// and requests that outlive ctx's cancellation (shutdown lets them finish).
+func newServer(ctx context.Context, handler http.Handler, cfg function.Config) *http.Server {
+	return &http.Server{
+		Handler:           handler,
 		MaxHeaderBytes:    maxHeaderBytes,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
@@ -129,14 +149,6 @@ func run(ctx context.Context, out, logw io.Writer, h hooks) error {
 		IdleTimeout:       60 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	return shutdown(ctx, srv, errc, out, log, h.after)
 }
 
 // shutdown stops srv gracefully: no new connections, and every request in

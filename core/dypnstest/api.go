@@ -214,68 +214,17 @@ func (f *Fake) serveSend(w http.ResponseWriter, r *http.Request, v url.Values, n
 		f.writeParamError(w, err)
 		return
 	}
-	var tp struct {
-		Code string `json:"code"`
-	}
-	_ = json.Unmarshal([]byte(req.TemplateParam), &tp) // Validate checked it
-	interval := seconds(orDefault(req.Interval, int64(core.DefaultInterval/time.Second)))
-	s := Sent{
-		PhoneNumber: req.PhoneNumber, CountryCode: req.CountryCode, SchemeName: req.SchemeName,
-		TemplateCode: req.TemplateCode, SignName: req.SignName, OutID: req.OutID,
-		At: now, Expires: now.Add(seconds(orDefault(req.ValidTime, defaultValidTime))),
-		VerifyCode: tp.Code, Verifiable: tp.Code == generated,
-	}
-	if s.CountryCode == "" {
-		s.CountryCode = "86"
-	}
-
-	f.mu.Lock()
-	f.sweep(now)
-	ps := f.phones[s.PhoneNumber]
-	if ps == nil {
-		ps = &phoneState{last: make(map[string]time.Time)}
-		f.phones[s.PhoneNumber] = ps
-	}
-	if today := chinaDay(now); ps.day != today {
-		ps.day, ps.count = today, 0
-	}
-	if last, ok := ps.last[s.SchemeName]; ok && now.Sub(last) < interval {
-		f.mu.Unlock()
-		f.writeBusiness(w, f.frequencyCode, "Check frequency fail.")
+	s := newSent(req, now)
+	code, message, err := f.record(&s, req, now)
+	switch {
+	case err != nil:
+		writeGateway(w, r, &gatewayError{http.StatusInternalServerError, "InternalError",
+			"The request processing has failed due to some unknown error, exception or failure."})
+		return
+	case code != "":
+		f.writeBusiness(w, code, message)
 		return
 	}
-	if f.dailyLimit > 0 && ps.count >= f.dailyLimit {
-		f.mu.Unlock()
-		f.writeBusiness(w, "BUSINESS_LIMIT_CONTROL", "The number has exceeded the limit for the day.")
-		return
-	}
-	if s.Verifiable {
-		s.VerifyCode, err = f.generate(alphabets[orDefault(req.CodeType, defaultCodeType)],
-			int(orDefault(req.CodeLength, defaultCodeLength)))
-		if err != nil {
-			f.mu.Unlock()
-			writeGateway(w, r, &gatewayError{http.StatusInternalServerError, "InternalError",
-				"The request processing has failed due to some unknown error, exception or failure."})
-			return
-		}
-	}
-	if orDefault(req.DuplicatePolicy, defaultDuplicate) == 1 {
-		for i := range ps.entries {
-			if ps.entries[i].SchemeName == s.SchemeName {
-				ps.entries[i].superseded = true
-			}
-		}
-	}
-	f.seq++
-	s.BizID = bizID(f.seq, now)
-	ps.entries = append(ps.entries, entry{Sent: s})
-	if extra := len(ps.entries) - maxCodesByPhone; extra > 0 {
-		ps.entries = append(ps.entries[:0], ps.entries[extra:]...)
-	}
-	ps.last[s.SchemeName] = now
-	ps.count++
-	f.mu.Unlock()
-
 	f.sends.Add(1)
 	if f.onSend != nil {
 		f.onSend(s)
@@ -289,6 +238,72 @@ func (f *Fake) serveSend(w http.ResponseWriter, r *http.Request, v url.Values, n
 		body.Model.VerifyCode = s.VerifyCode
 	}
 	writeJSON(w, http.StatusOK, id, body)
+}
+
+// newSent is the record of a send of req at now, before the fake generates
+// its code (Verifiable: the TemplateParam asked Alibaba to) and numbers it.
+func newSent(req *core.SendRequest, now time.Time) Sent {
+	var tp struct {
+		Code string `json:"code"`
+	}
+	_ = json.Unmarshal([]byte(req.TemplateParam), &tp) // Validate checked it
+	s := Sent{
+		PhoneNumber: req.PhoneNumber, CountryCode: req.CountryCode, SchemeName: req.SchemeName,
+		TemplateCode: req.TemplateCode, SignName: req.SignName, OutID: req.OutID,
+		At: now, Expires: now.Add(seconds(orDefault(req.ValidTime, defaultValidTime))),
+		VerifyCode: tp.Code, Verifiable: tp.Code == generated,
+	}
+	if s.CountryCode == "" {
+		s.CountryCode = "86"
+	}
+	return s
+}
+
+// record applies the number's interval and daily limit to the send s of
+// req and, when they allow it, generates its code, numbers it and stores
+// it. A refusal is Alibaba's business code and message.
+func (f *Fake) record(s *Sent, req *core.SendRequest, now time.Time) (code, message string, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sweep(now)
+	ps := f.phones[s.PhoneNumber]
+	if ps == nil {
+		ps = &phoneState{last: make(map[string]time.Time)}
+		f.phones[s.PhoneNumber] = ps
+	}
+	if today := chinaDay(now); ps.day != today {
+		ps.day, ps.count = today, 0
+	}
+	interval := seconds(orDefault(req.Interval, int64(core.DefaultInterval/time.Second)))
+	if last, ok := ps.last[s.SchemeName]; ok && now.Sub(last) < interval {
+		return f.frequencyCode, "Check frequency fail.", nil
+	}
+	if f.dailyLimit > 0 && ps.count >= f.dailyLimit {
+		return "BUSINESS_LIMIT_CONTROL", "The number has exceeded the limit for the day.", nil
+	}
+	if s.Verifiable {
+		s.VerifyCode, err = f.generate(alphabets[orDefault(req.CodeType, defaultCodeType)],
+			int(orDefault(req.CodeLength, defaultCodeLength)))
+		if err != nil {
+			return "", "", err
+		}
+	}
+	if orDefault(req.DuplicatePolicy, defaultDuplicate) == 1 {
+		for i := range ps.entries {
+			if ps.entries[i].SchemeName == s.SchemeName {
+				ps.entries[i].superseded = true
+			}
+		}
+	}
+	f.seq++
+	s.BizID = bizID(f.seq, now)
+	ps.entries = append(ps.entries, entry{Sent: *s})
+	if extra := len(ps.entries) - maxCodesByPhone; extra > 0 {
+		ps.entries = append(ps.entries[:0], ps.entries[extra:]...)
+	}
+	ps.last[s.SchemeName] = now
+	ps.count++
+	return "", "", nil
 }
 
 // bizID returns a BizId like Alibaba's ("900619746936498440^0"), unique

@@ -101,10 +101,21 @@ var misconfiguredCodes = []string{
 	"missing-input-secret", "invalid-input-secret", "sitekey-secret-mismatch", "invalid-sitekey", "bad-request",
 }
 
-// Verify posts the token to the siteverify endpoint.
+// Verify posts the token to the siteverify endpoint and judges the answer.
 func (s *Siteverify) Verify(ctx context.Context, token, clientIP string) (Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
+	status, body, err := s.post(ctx, token, clientIP)
+	if err != nil {
+		return Result{}, err
+	}
+	return s.judge(status, body)
+}
+
+// post sends the siteverify form and returns the answer's status and body;
+// a failure to get one is a KindUnavailable *Error (KindMisconfigured for
+// an endpoint no request can be made to).
+func (s *Siteverify) post(ctx context.Context, token, clientIP string) (int, []byte, error) {
 	form := url.Values{"secret": {s.secret}, "response": {token}}
 	if clientIP != "" {
 		form.Set("remoteip", clientIP)
@@ -114,7 +125,7 @@ func (s *Siteverify) Verify(ctx context.Context, token, clientIP string) (Result
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.endpoint, strings.NewReader(form.Encode()))
 	if err != nil {
-		return Result{}, s.fail(KindMisconfigured, "bad-endpoint", err)
+		return 0, nil, s.fail(KindMisconfigured, "bad-endpoint", err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
@@ -125,9 +136,9 @@ func (s *Siteverify) Verify(ctx context.Context, token, clientIP string) (Result
 			err = fmt.Errorf("%s %s: %w", ue.Op, s.provider, ue.Err)
 		}
 		if ctx.Err() != nil {
-			return Result{}, s.fail(KindUnavailable, "timeout", err)
+			return 0, nil, s.fail(KindUnavailable, "timeout", err)
 		}
-		return Result{}, s.fail(KindUnavailable, "unreachable", err)
+		return 0, nil, s.fail(KindUnavailable, "unreachable", err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
@@ -136,21 +147,27 @@ func (s *Siteverify) Verify(ctx context.Context, token, clientIP string) (Result
 		if ctx.Err() != nil {
 			reason = "timeout"
 		}
-		return Result{}, s.fail(KindUnavailable, reason, err)
+		return 0, nil, s.fail(KindUnavailable, reason, err)
 	}
-	if resp.StatusCode >= 500 || resp.StatusCode < 200 || (resp.StatusCode >= 300 && resp.StatusCode < 400) {
-		return Result{}, s.fail(KindUnavailable, "http-"+strconv.Itoa(resp.StatusCode), nil)
+	return resp.StatusCode, body, nil
+}
+
+// judge reads a siteverify answer: a pass, a refused token, or a failure
+// that blames the provider (unavailable) or our request (misconfigured).
+func (s *Siteverify) judge(status int, body []byte) (Result, error) {
+	if status >= 500 || status < 200 || (status >= 300 && status < 400) {
+		return Result{}, s.fail(KindUnavailable, "http-"+strconv.Itoa(status), nil)
 	}
 	var ans siteverifyAnswer
 	if err := json.Unmarshal(body, &ans); err != nil || ans.Success == nil {
 		if err == nil {
 			err = errors.New("answer has no success field")
 		}
-		return Result{}, s.fail(KindUnavailable, "bad-response", fmt.Errorf("HTTP %d, %d bytes: %w", resp.StatusCode, len(body), err))
+		return Result{}, s.fail(KindUnavailable, "bad-response", fmt.Errorf("HTTP %d, %d bytes: %w", status, len(body), err))
 	}
 	if *ans.Success {
-		if resp.StatusCode >= 300 {
-			return Result{}, s.fail(KindUnavailable, "bad-response", fmt.Errorf("success with HTTP %d", resp.StatusCode))
+		if status >= 300 {
+			return Result{}, s.fail(KindUnavailable, "bad-response", fmt.Errorf("success with HTTP %d", status))
 		}
 		if len(s.hostnames) > 0 && !slices.Contains(s.hostnames, ans.Hostname) {
 			return Result{}, s.fail(KindRefused, "hostname-not-allowed", fmt.Errorf("solved on %q", safeReason(ans.Hostname)))

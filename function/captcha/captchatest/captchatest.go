@@ -71,7 +71,7 @@ const (
 // Request is a form the fake received.
 type Request struct {
 	Secret, Response, RemoteIP, SiteKey string
-	HasSiteKey                          bool
+	HasSiteKey, HasRemoteIP             bool
 }
 
 // Server is a fake siteverify endpoint on loopback.
@@ -142,43 +142,67 @@ func (s *Server) nextFault() Fault {
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.requests.Add(1)
-	switch s.nextFault() {
+	if s.serveFault(w, r, s.nextFault()) {
+		return
+	}
+	if r.Method != http.MethodPost || r.URL.Path != "/siteverify" {
+		http.Error(w, "not found", http.StatusNotFound)
+		return
+	}
+	req, ok := s.readRequest(r)
+	if !ok {
+		s.refuse(w, http.StatusBadRequest, "bad-request")
+		return
+	}
+	s.mu.Lock()
+	s.last = req
+	s.mu.Unlock()
+	if code := s.verdict(req); code != "" {
+		s.refuse(w, http.StatusOK, code)
+		return
+	}
+	answer(w, http.StatusOK, map[string]any{"success": true, "challenge_ts": "2026-11-27T10:00:00Z",
+		"hostname": s.o.Hostname, "error-codes": []string{}})
+}
+
+// serveFault answers r with fault f, if any, and reports whether it did.
+func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, f Fault) bool {
+	switch f {
 	case FaultUnavailable:
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = io.WriteString(w, "<html><body>503 Service Unavailable</body></html>")
-		return
 	case FaultGarbage:
 		w.Header().Set("Content-Type", "text/html")
 		_, _ = io.WriteString(w, "<html><body>captive portal</body></html>")
-		return
 	case FaultNoSuccess:
 		answer(w, http.StatusOK, map[string]any{"hostname": s.o.Hostname})
-		return
 	case FaultHang:
 		select {
 		case <-r.Context().Done():
 		case <-s.done:
 		}
 		panic(http.ErrAbortHandler)
+	default:
+		return false
 	}
-	if r.Method != http.MethodPost || r.URL.Path != "/siteverify" {
-		http.Error(w, "not found", http.StatusNotFound)
-		return
-	}
+	return true
+}
+
+// readRequest reads a siteverify form: only the provider's fields, each
+// once. ok is false for anything else, which the provider refuses as
+// bad-request.
+func (s *Server) readRequest(r *http.Request) (req Request, ok bool) {
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" {
-		s.refuse(w, http.StatusBadRequest, "bad-request")
-		return
+		return req, false
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
 	if err != nil {
-		s.refuse(w, http.StatusBadRequest, "bad-request")
-		return
+		return req, false
 	}
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
-		s.refuse(w, http.StatusBadRequest, "bad-request")
-		return
+		return req, false
 	}
 	allowed := map[string]bool{"secret": true, "response": true, "remoteip": true}
 	if s.o.Flavor == HCaptcha {
@@ -186,38 +210,35 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	for k, vs := range form {
 		if !allowed[k] || len(vs) != 1 {
-			s.refuse(w, http.StatusBadRequest, "bad-request")
-			return
+			return req, false
 		}
 	}
-	req := Request{Secret: form.Get("secret"), Response: form.Get("response"), RemoteIP: form.Get("remoteip"),
-		SiteKey: form.Get("sitekey"), HasSiteKey: form.Has("sitekey")}
-	s.mu.Lock()
-	s.last = req
-	s.mu.Unlock()
+	return Request{Secret: form.Get("secret"), Response: form.Get("response"), RemoteIP: form.Get("remoteip"),
+		SiteKey: form.Get("sitekey"), HasSiteKey: form.Has("sitekey"), HasRemoteIP: form.Has("remoteip")}, true
+}
+
+// verdict is the provider's error code for req, "" when the token passes.
+func (s *Server) verdict(req Request) string {
 	switch {
 	case req.Secret == "":
-		s.refuse(w, http.StatusOK, "missing-input-secret")
+		return "missing-input-secret"
 	case req.Secret != s.o.Secret:
-		s.refuse(w, http.StatusOK, "invalid-input-secret")
-	case form.Has("remoteip") && net.ParseIP(req.RemoteIP) == nil:
-		s.refuse(w, http.StatusOK, "invalid-remoteip")
+		return "invalid-input-secret"
+	case req.HasRemoteIP && net.ParseIP(req.RemoteIP) == nil:
+		return "invalid-remoteip"
 	case req.HasSiteKey && s.o.SiteKey != "" && req.SiteKey != s.o.SiteKey:
-		s.refuse(w, http.StatusOK, "sitekey-secret-mismatch")
+		return "sitekey-secret-mismatch"
 	case req.Response == "":
-		s.refuse(w, http.StatusOK, "missing-input-response")
+		return "missing-input-response"
 	case !strings.HasPrefix(req.Response, "pass"):
-		s.refuse(w, http.StatusOK, "invalid-input-response")
+		return "invalid-input-response"
 	case !s.firstUse(req.Response):
 		if s.o.Flavor == HCaptcha {
-			s.refuse(w, http.StatusOK, "already-seen-response")
-		} else {
-			s.refuse(w, http.StatusOK, "timeout-or-duplicate")
+			return "already-seen-response"
 		}
-	default:
-		answer(w, http.StatusOK, map[string]any{"success": true, "challenge_ts": "2026-11-27T10:00:00Z",
-			"hostname": s.o.Hostname, "error-codes": []string{}})
+		return "timeout-or-duplicate"
 	}
+	return ""
 }
 
 func (s *Server) firstUse(token string) bool {
