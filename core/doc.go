@@ -3,8 +3,8 @@
 // SendSmsVerifyCode and CheckSmsVerifyCode, and (Client.Call) any other
 // RPC-style action signed the same way.
 //
-// It signs every request with Alibaba's V3 signature (ACS3-HMAC-SHA256),
-// validates every documented parameter before any network call, and turns
+// It signs every request with Alibaba's V3 signature (ACS3-HMAC-SHA256,
+// package core/acs3), validates every documented parameter before any network call, and turns
 // both of Alibaba's error shapes into one typed *Error.
 //
 // A *Client is safe for concurrent use and keeps connections alive. It never
@@ -14,7 +14,8 @@
 // followed. NeverReached tells a failure that certainly sent nothing.
 //
 // core never reads the environment (except through EnvCredentials, when the
-// caller asks for it) and never logs.
+// caller asks for it) and never logs. It imports the standard library and
+// its own subpackages only.
 //
 // API references:
 //   - https://help.aliyun.com/zh/pnvs/developer-reference/api-dypnsapi-2017-05-25-sendsmsverifycode
