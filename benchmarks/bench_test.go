@@ -41,7 +41,7 @@ const (
 const phone = "13800000000"
 
 // BenchmarkSign is building and signing one SendSmsVerifyCode request from
-// its parameters: core's public SignRequest (V3), the V3 SDK's
+// its parameters: acs3.SignHTTP (V3, the path core's Client signs through), the V3 SDK's
 // GetAuthorization as its DoRequest calls it, and the V1 SDK's RPC signer
 // (HMAC-SHA1) after its parameter reflection.
 func BenchmarkSign(b *testing.B) {
