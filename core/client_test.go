@@ -392,6 +392,13 @@ func TestDuplicateKeysAreMalformed(t *testing.T) {
 		{`{"Code":"OK","Success":true,"RequestId":"R","Model":{"VerifyResult":"PASS"},"Model":{"VerifyResult":"PASS"}}`, true},
 		{`{"Code":"OK","Success":true,"RequestId":"R","AccessDeniedDetail":{"a":[{"b":1,"b":2}]},"Model":{"VerifyResult":"PASS"}}`, true},
 		{`{"Code":"OK","Success":true,"RequestId":"R","AccessDeniedDetail":{"a":[{"b":1},{"b":2}],"c":{}},"Model":{"VerifyResult":"PASS"}}`, false},
+		{`{"Code":"OK","Success":true,"\u0043ode":"OK","RequestId":"R","Model":{"VerifyResult":"PASS"}}`, true},
+		{`{"Code":"OK","Success":true,"RequestId":"R","Model":{"VerifyResult":"PASS","verifyresult":"PASS"}}`, true},
+		{`{"Code":"OK","Success":true,"RequestId":"R","Message":"{\"Code\":1,\"Code\":2}","Model":{"VerifyResult":"PASS","Code":"x"}}`, false},
+		{`{"Code":"OK","Success":true,"RequestId":"R","AccessDeniedDetail":[{"Code":1},{"Code":2},[{"a":{"a":[]}}]],"Model":{"VerifyResult":"PASS"}}`, false},
+		{`{"Code":"OK","Success":true,"RequestId":"R","AccessDeniedDetail":{"a":["x","x",{"x":1}],"x":["a"]},"Model":{"VerifyResult":"PASS"}}`, false},
+		{` { "Code" : "OK" , "Success" : true , "RequestId" : "R\\" , "Model" : { "VerifyResult" : "PASS" } , "RequestId" : "S" } `, true},
+		{"{\"Code\":\"OK\",\"Success\":true,\"RequestId\":\"R\",\"Model\":{\"VerifyResult\":\"PASS\"},\"\xff\":1,\"\xfe\":2}", true},
 	} {
 		srv := serve(t, 200, tc.body)
 		c := newTestClient(t, srv.URL, Options{})

@@ -139,44 +139,57 @@ func parseResponse[M any](a *answer[M], action string, status int, body []byte, 
 // (case-insensitively): json.Unmarshal keeps the last of them and another
 // reader may keep the first, so such an answer is ambiguous ("Code":"OK"
 // and "Code":"isv.…", or two VerifyResults) and refused like any other
-// malformed one.
+// malformed one. encoding/json cannot tell (a json.Decoder token walk can,
+// at ten times the cost of decoding the answer), so it reads the keys
+// itself: body passed json.Unmarshal, so only strings and brackets need
+// telling apart, and a key with an escape is decoded by
+// encoding/json before it is compared.
 func duplicateKey(body []byte) bool {
-	type level struct {
-		object  bool
-		keyNext bool     // in an object: the next string is a key
-		keys    []string // in an object: the keys seen
-	}
-	var stack []level
-	dec := json.NewDecoder(bytes.NewReader(body))
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return false // the end, or invalid text, which decode refused already
-		}
-		top := len(stack) - 1
-		if d, ok := tok.(json.Delim); ok {
-			switch d {
-			case '{', '[':
-				stack = append(stack, level{object: d == '{', keyNext: d == '{'})
-				continue
+	var (
+		keys   [][]byte // the keys of the open objects, innermost last
+		starts []int    // per open bracket: where its keys start in keys; -1 for an array
+	)
+	inObject := func() bool { return len(starts) > 0 && starts[len(starts)-1] >= 0 }
+	keyNext := false
+	for i := 0; i < len(body); i++ {
+		switch body[i] {
+		case '{':
+			starts, keyNext = append(starts, len(keys)), true
+		case '[':
+			starts, keyNext = append(starts, -1), false
+		case '}', ']':
+			if start := starts[len(starts)-1]; start >= 0 {
+				keys = keys[:start]
 			}
-			stack = stack[:top]
-			top--
-		} else if k, ok := tok.(string); ok && top >= 0 && stack[top].keyNext {
-			for _, seen := range stack[top].keys {
-				if strings.EqualFold(seen, k) {
-					return true
+			starts = starts[:len(starts)-1]
+		case ',':
+			keyNext = inObject()
+		case '"':
+			end := i + 1
+			for body[end] != '"' {
+				if body[end] == '\\' {
+					end++
 				}
+				end++
 			}
-			stack[top].keys = append(stack[top].keys, k)
-			stack[top].keyNext = false
-			continue
-		}
-		// A value ended: in an object, a key comes next.
-		if top >= 0 && stack[top].object {
-			stack[top].keyNext = true
+			if keyNext {
+				k := body[i+1 : end]
+				if bytes.IndexByte(k, '\\') >= 0 {
+					var s string
+					_ = json.Unmarshal(body[i:end+1], &s) // a valid JSON string
+					k = []byte(s)
+				}
+				for _, seen := range keys[starts[len(starts)-1]:] {
+					if bytes.EqualFold(seen, k) {
+						return true
+					}
+				}
+				keys, keyNext = append(keys, k), false
+			}
+			i = end
 		}
 	}
+	return false
 }
 
 // badJSON is the error for an answer whose body is not JSON (or not the
