@@ -86,6 +86,10 @@ type Store interface {
 	// Ping reports whether the store answers (readiness).
 	Ping(ctx context.Context) error
 
+	// Remaining is the number of events Allow would still count for rq at
+	// now (Rate.N less the events in its window), without counting one.
+	Remaining(ctx context.Context, now time.Time, rq Request) (int, error)
+
 	// PutNew stores each item's value under its key for ttl, unless the
 	// key holds a live value, which is left as it was (value and expiry);
 	// stored[i] reports whether items[i] was stored. Each key is atomic

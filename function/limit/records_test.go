@@ -193,3 +193,51 @@ func TestMemoryRecordsCountTowardsMaxKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestMemoryRemaining(t *testing.T) {
+	testRemaining(t, func(t *testing.T) harness {
+		m, clk := newTestMemory()
+		return harness{store: m, advance: func(_ *testing.T, d time.Duration) { clk.Add(d) }}
+	})
+}
+
+func TestRedisRemaining(t *testing.T) {
+	requireRedis(t)
+	testRemaining(t, redisHarness)
+}
+
+// testRemaining holds Remaining to what Allow counts.
+func testRemaining(t *testing.T, newHarness func(t *testing.T) harness) {
+	ctx := context.Background()
+	s := newHarness(t).store
+	k := req("check:phone:x", "3/1m")
+	remaining := func(now time.Time) int {
+		t.Helper()
+		n, err := s.Remaining(ctx, now, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := remaining(at(0)); n != 3 {
+		t.Fatalf("fresh: %d left, want 3", n)
+	}
+	wantAllowed(t, allow(t, s, at(0), k))
+	wantAllowed(t, allow(t, s, at(10*time.Second), k))
+	if n := remaining(at(10 * time.Second)); n != 1 {
+		t.Fatalf("after 2: %d left, want 1", n)
+	}
+	wantAllowed(t, allow(t, s, at(20*time.Second), k))
+	if n := remaining(at(20 * time.Second)); n != 0 {
+		t.Fatalf("after 3: %d left, want 0", n)
+	}
+	// The first event leaves the window exactly a minute after it.
+	if n := remaining(at(time.Minute - time.Millisecond)); n != 0 {
+		t.Fatalf("just before the first leaves: %d left, want 0", n)
+	}
+	if n := remaining(at(time.Minute)); n != 1 {
+		t.Fatalf("once the first left: %d left, want 1", n)
+	}
+	wantAllowed(t, allow(t, s, at(time.Minute), k))
+	wantDenied(t, allow(t, s, at(time.Minute), k), 0, 10*time.Second)
+}
