@@ -93,6 +93,10 @@ type CheckModel struct {
 	OutId                string `json:"OutId,omitempty"`
 	VerifyToken          string `json:"VerifyToken,omitempty"`
 	VerifyTokenExpiresAt int64  `json:"VerifyTokenExpiresAt,omitempty"` // Unix seconds
+	// AttemptsLeft is the number of judged checks left for this number in
+	// the current CHECK_LIMIT_PER_PHONE window; left out if the store could
+	// not say.
+	AttemptsLeft *int `json:"AttemptsLeft,omitempty"`
 }
 
 // ErrorAnswer is the body of every failure.
@@ -398,17 +402,23 @@ func (s *Service) send(ctx context.Context, c caller, body []byte, skip string, 
 		}
 		ctx, cancel := committed(ctx)
 		defer cancel()
+		var (
+			ans *SendAnswer
+			e   *apiError
+		)
 		if test {
-			return s.sendTest(ctx, c, req, al)
-		}
-		ans, e := s.sendUpstream(ctx, c, req, al)
-		if e != nil {
+			ans, e = s.sendTest(ctx, c, req, al)
+		} else if ans, e = s.sendUpstream(ctx, c, req, al); e != nil {
 			s.refundSend(ctx, &l, e)
 			s.intervalLeft(ctx, req, e)
 		} else if err := s.markSent(ctx, req); err != nil && al.Err == nil {
 			al.Err = fmt.Errorf("send time not recorded: %w", err)
 		}
-		return ans, e
+		if e != nil {
+			return nil, e
+		}
+		s.recordSend(ctx, req, ans.Model.BizId, test, al)
+		return ans, nil
 	})
 }
 
@@ -574,10 +584,12 @@ func (s *Service) sendLimits(c caller, req *core.SendRequest) limitSet {
 }
 
 // sendUpstream calls SendSmsVerifyCode and builds the answer.
-func (s *Service) sendUpstream(ctx context.Context, c caller, req *core.SendRequest, al *accessLog) (any, *apiError) {
+func (s *Service) sendUpstream(ctx context.Context, c caller, req *core.SendRequest, al *accessLog) (*SendAnswer, *apiError) {
 	uctx, cancel := upstreamContext(ctx)
 	defer cancel()
+	start := time.Now()
 	res, err := s.client.Send(uctx, req)
+	al.upstreamDone(start, err)
 	if err != nil {
 		return nil, fromCore(err)
 	}
@@ -621,10 +633,20 @@ func (s *Service) check(ctx context.Context, c caller, body []byte, skip string,
 		}
 		ctx, cancel := committed(ctx)
 		defer cancel()
+		var (
+			ans *CheckAnswer
+			e   *apiError
+		)
 		if test {
-			return s.checkTest(ctx, req, al)
+			ans, e = s.checkTest(ctx, req, al)
+		} else {
+			ans, e = s.checkUpstream(ctx, req, al)
 		}
-		return s.checkUpstream(ctx, req, al)
+		if e != nil {
+			return nil, e
+		}
+		s.recordCheck(ctx, c, req, ans, al)
+		return ans, nil
 	})
 }
 
@@ -657,7 +679,7 @@ func (s *Service) checkLimits(c caller, req *core.CheckRequest) limitSet {
 
 // checkUpstream answers a code already used up with UNKNOWN and no upstream
 // call; otherwise it asks Alibaba and, on PASS, uses the code up.
-func (s *Service) checkUpstream(ctx context.Context, req *core.CheckRequest, al *accessLog) (any, *apiError) {
+func (s *Service) checkUpstream(ctx context.Context, req *core.CheckRequest, al *accessLog) (*CheckAnswer, *apiError) {
 	key := s.usedKey(countryOf(req.CountryCode), req.PhoneNumber, req.SchemeName, req.VerifyCode)
 	used, err := s.store.Used(ctx, key)
 	if err != nil {
@@ -672,7 +694,9 @@ func (s *Service) checkUpstream(ctx context.Context, req *core.CheckRequest, al 
 	}
 	uctx, cancel := upstreamContext(ctx)
 	defer cancel()
+	start := time.Now()
 	res, err := s.client.Check(uctx, req)
+	al.upstreamDone(start, err)
 	if err != nil {
 		return nil, fromCore(err)
 	}
