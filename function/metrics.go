@@ -152,11 +152,12 @@ func (s *Service) emfAttrs(a *accessLog, now time.Time) []slog.Attr {
 	case core.ActionSend:
 		add("Sends", "Count", 1, "code")
 	case core.ActionCheck:
-		dim := ""
+		// A failed check has no verify_result: only the total counts it.
 		if a.Result != "" {
-			dim = "verify_result"
+			add("Checks", "Count", 1, "verify_result")
+		} else {
+			add("Checks", "Count", 1, "")
 		}
-		add("Checks", "Count", 1, dim)
 	}
 	if a.ReceiptsDelivered+a.ReceiptsFailed > 0 {
 		add("ReceiptsDelivered", "Count", float64(a.ReceiptsDelivered), "")
