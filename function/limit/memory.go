@@ -397,7 +397,10 @@ func (m *Memory) Reset() {
 	clear(m.logs)
 	clear(m.marks)
 	clear(m.idem)
+	clear(m.values)
+	clear(m.lists)
 	m.logsSweep, m.markSweep, m.idemSweep = minSweep, minSweep, minSweep
+	m.valueSweep, m.listSweep = minSweep, minSweep
 	m.nextFullSweep = time.Time{}
 }
 
