@@ -102,6 +102,9 @@ func (s *Service) logAccess(ctx context.Context, a *accessLog, start time.Time) 
 	if a.BizID != "" {
 		attrs = append(attrs, slog.String("biz_id", a.BizID))
 	}
+	if a.Upstream > 0 {
+		attrs = append(attrs, slog.Float64("upstream_ms", float64(a.Upstream.Microseconds())/1000))
+	}
 	if a.Result != "" {
 		attrs = append(attrs, slog.String("verify_result", a.Result))
 	}

@@ -381,6 +381,12 @@ func TestMetrics(t *testing.T) {
 	if strings.Contains(w.Body.String(), "13800000001") {
 		t.Error("a metric holds a number")
 	}
+	// The access log has what SLS queries need (docs/deploying.md).
+	for _, field := range []string{`"upstream_ms":`, `"verify_result":"PASS"`, `"receipts_delivered":1`, `"receipts_failed":1`} {
+		if !strings.Contains(e.logs.String(), field) {
+			t.Errorf("the access log has no %s", field)
+		}
+	}
 }
 
 func TestMetricsLimitsAndCaptcha(t *testing.T) {
