@@ -444,3 +444,44 @@ func TestEMF(t *testing.T) {
 		t.Errorf("a line with no metric has an _aws object: %s", lines[len(lines)-1])
 	}
 }
+
+// TestRecordsAcrossInstancesRedis: a send on one instance, its receipt
+// pushed to another and a check on a third, all sharing one Redis: any of
+// them lists the whole attempt, and a repeated receipt on yet another
+// instance changes nothing.
+func TestRecordsAcrossInstancesRedis(t *testing.T) {
+	url := redisURL(t)
+	prefix := redisPrefix(t, url)
+	shared := func(c *Config, o *Options) {
+		withReports(c, o)
+		o.Store = redisStore(t, url, prefix)
+	}
+	e := newEnv(t, shared)
+	b, c := e.instance(shared), e.instance(shared)
+	_, m := e.do("POST", "/send", `{"PhoneNumber":"13800000001"}`)
+	biz := m["Model"].(map[string]any)["BizId"].(string)
+	for i, svc := range []*Service{b, c} {
+		r := newRequest(http.MethodPost, "/reports?token="+testReportToken, "["+receiptJSON(biz, i == 0, "DELIVERED")+"]")
+		w := httptest.NewRecorder()
+		svc.ServeHTTP(w, r)
+		if w.Code != 200 || w.Body.String() != string(reportsOK) {
+			t.Fatalf("push %d: %d %s", i, w.Code, w.Body)
+		}
+	}
+	if _, m := call(c, ipA, "/check", `{"PhoneNumber":"13800000001","VerifyCode":"`+e.lastCode("13800000001")+`"}`); m["Model"].(map[string]any)["AttemptsLeft"] != 4.0 {
+		t.Fatalf("check on a third instance: %v", m)
+	}
+	for _, svc := range []*Service{e.svc, b, c} {
+		out, err := svc.Invoke(context.Background(), []byte(`{"Action":"ListAttempts","PhoneNumber":"13800000001"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ans AttemptsAnswer
+		if err := json.Unmarshal(out, &ans); err != nil {
+			t.Fatal(err)
+		}
+		if len(ans.Attempts) != 1 || ans.Attempts[0].Delivery != "DELIVERED" || ans.Attempts[0].Checks != 1 || ans.Attempts[0].PassedAt == "" {
+			t.Errorf("attempts: %s", out)
+		}
+	}
+}
