@@ -68,8 +68,13 @@ func newMetrics() *metrics {
 	return m
 }
 
-// observe counts one request from its access-log record.
+// observe counts one request from its access-log record. An answer
+// replayed from an idempotency record did nothing and counts as nothing:
+// the first request was counted.
 func (m *metrics) observe(a *accessLog) {
+	if a.Replayed {
+		return
+	}
 	switch a.Action {
 	case core.ActionSend:
 		m.sends.WithLabelValues(a.Code).Inc()
@@ -136,6 +141,9 @@ type emfDirective struct {
 // captcha, action); each metric is also published without dimensions, for
 // totals and alarms.
 func (s *Service) emfAttrs(a *accessLog, now time.Time) []slog.Attr {
+	if a.Replayed {
+		return nil // like observe
+	}
 	var (
 		attrs []slog.Attr
 		dirs  []emfDirective

@@ -485,3 +485,62 @@ func TestRecordsAcrossInstancesRedis(t *testing.T) {
 		}
 	}
 }
+
+// TestRecordsConfig: each new variable is validated by name, never
+// echoing REPORT_TOKEN.
+func TestRecordsConfig(t *testing.T) {
+	for _, tc := range []struct {
+		name, value string
+		ok          bool
+	}{
+		{"REPORT_TOKEN", "short-report-token", false},
+		{"REPORT_TOKEN", strings.Repeat("t", 32), true},
+		{"RECEIPT_TTL", "30s", false},
+		{"RECEIPT_TTL", "1h", true},
+		{"ATTEMPTS_TTL", "0s", false},
+		{"ATTEMPTS_TTL", "1m", true},
+		{"EMULATOR_REPORT_DELAY", "-1s", false},
+		{"EMULATOR_REPORT_DELAY", "0s", true},
+		{"EMULATOR_FAIL_NUMBERS", "13900000000, 12345", false},
+		{"EMULATOR_FAIL_NUMBERS", "13900000000,13800000000", true},
+		{"METRICS", "prometheus", false},
+		{"METRICS", "emf", true},
+		{"METRICS_NAMESPACE", "", false},
+		{"METRICS_NAMESPACE", "my app", false},
+		{"METRICS_NAMESPACE", "Company/SMS-verify_1", true},
+	} {
+		t.Run(tc.name+"="+tc.value, func(t *testing.T) {
+			unsetConfigEnv(t)
+			t.Setenv(tc.name, tc.value)
+			_, err := LoadConfig()
+			if tc.ok != (err == nil) {
+				t.Fatalf("LoadConfig: %v, want ok=%v", err, tc.ok)
+			}
+			if err != nil && !strings.Contains(err.Error(), tc.name) {
+				t.Errorf("error does not name %s: %v", tc.name, err)
+			}
+			if err != nil && tc.name == "REPORT_TOKEN" && strings.Contains(err.Error(), tc.value) {
+				t.Errorf("error echoes the token: %v", err)
+			}
+		})
+	}
+}
+
+// TestMetricsSkipReplays: a send answered from its idempotency record sent
+// no SMS and is not counted again (nor in EMF).
+func TestMetricsSkipReplays(t *testing.T) {
+	e := newEnv(t, func(c *Config, _ *Options) { c.Metrics = "emf" })
+	for range 2 {
+		if w, m := e.do("POST", "/send", `{"PhoneNumber":"13800000001"}`, HeaderIdempotencyKey, "6f1c3c1e-8a4e-4b7e-9d3a-2f5b8c9d0e1f"); w.Code != 200 {
+			t.Fatalf("send: %d %v", w.Code, m)
+		}
+	}
+	w := httptest.NewRecorder()
+	e.svc.ServeHTTP(w, newRequest("GET", "/metrics", "", "Authorization", "Bearer "+testKey))
+	if !strings.Contains(w.Body.String(), `smsverify_sends_total{code="OK"} 1`+"\n") {
+		t.Errorf("a replay was counted:\n%s", w.Body)
+	}
+	if n := strings.Count(e.logs.String(), `"Sends":1`); n != 1 {
+		t.Errorf("%d EMF Sends, want 1:\n%s", n, e.logs)
+	}
+}
