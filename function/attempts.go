@@ -23,7 +23,7 @@ import (
 // them (a number's checks are limited by CHECK_LIMIT_PER_PHONE anyway).
 const (
 	maxAttempts      = 10
-	maxAttemptChecks = 100
+	maxAttemptChecks = 30
 )
 
 // ActionListAttempts is the event action of GET /attempts.

@@ -58,6 +58,7 @@ type Memory struct {
 	valueSweep int               // sweep values when len(values) reaches this
 	lists      map[keyHash]*list // capped lists (Push)
 	listSweep  int               // sweep lists when len(lists) reaches this
+	listItems  int               // values in all lists: each is an entry
 
 	nextFullSweep time.Time // a full store sweeps again from then (m.now)
 }
@@ -133,9 +134,9 @@ func (m *Memory) hash(key string, perMs int64) keyHash {
 	return out
 }
 
-// entries is the number of entries held.
+// entries is the number of entries held; each value of a list is one.
 func (m *Memory) entries() int {
-	return len(m.logs) + len(m.marks) + len(m.idem) + len(m.values) + len(m.lists)
+	return len(m.logs) + len(m.marks) + len(m.idem) + len(m.values) + m.listItems
 }
 
 // room makes sure n more entries fit, sweeping every expired entry once the
@@ -399,6 +400,7 @@ func (m *Memory) Reset() {
 	clear(m.idem)
 	clear(m.values)
 	clear(m.lists)
+	m.listItems = 0
 	m.logsSweep, m.markSweep, m.idemSweep = minSweep, minSweep, minSweep
 	m.valueSweep, m.listSweep = minSweep, minSweep
 	m.nextFullSweep = time.Time{}

@@ -161,18 +161,23 @@ func (m *Memory) Push(ctx context.Context, key string, val []byte, max int, ttl 
 	defer m.mu.Unlock()
 	now := m.now()
 	l := m.list(id, now)
-	if l == nil {
+	if l == nil || len(l.items) < max {
+		// A new value is a new entry; one that pushes the oldest out is not.
 		if err := m.room(1, now.UnixMilli()); err != nil {
 			return fmt.Errorf("limit: push: %w", err)
 		}
-		l = &list{}
-		m.lists[id] = l
+		if l == nil {
+			l = &list{}
+			m.lists[id] = l
+		}
 	}
+	n := len(l.items)
 	l.items = slices.Insert(l.items, 0, slices.Clone(val))
 	if len(l.items) > max {
 		clear(l.items[max:])
 		l.items = l.items[:max]
 	}
+	m.listItems += len(l.items) - n
 	l.expiry = now.Add(ttl).UnixNano()
 	if len(m.lists) >= m.listSweep {
 		m.sweepLists(now)
@@ -206,6 +211,7 @@ func (m *Memory) list(id keyHash, now time.Time) *list {
 	l := m.lists[id]
 	if l != nil && now.UnixNano() >= l.expiry {
 		delete(m.lists, id)
+		m.listItems -= len(l.items)
 		return nil
 	}
 	return l

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"smsverify/internal/testclock"
 )
 
 func TestMemoryRecords(t *testing.T) {
@@ -188,9 +190,24 @@ func TestMemoryRecordsCountTowardsMaxKeys(t *testing.T) {
 	if err := m.Push(ctx, "d", nil, 1, time.Hour); !errors.Is(err, ErrFull) {
 		t.Fatalf("Push in a full store: %v, want ErrFull", err)
 	}
-	// Existing keys still take writes.
+	// A full list still takes a value that pushes its oldest out; one with
+	// room does not, as each value is an entry.
 	if err := m.Push(ctx, "b", nil, 1, time.Hour); err != nil {
 		t.Fatal(err)
+	}
+	if err := m.Push(ctx, "b", nil, 2, time.Hour); !errors.Is(err, ErrFull) {
+		t.Fatalf("Push growing a list in a full store: %v, want ErrFull", err)
+	}
+	// Expired lists give their values back.
+	clk := testclock.New(time.Now())
+	m.now = clk.Now
+	m.nextFullSweep = time.Time{}
+	clk.Add(2 * time.Hour)
+	if err := m.Push(ctx, "d", nil, 5, time.Hour); err != nil {
+		t.Fatalf("Push after the others expired: %v", err)
+	}
+	if n := m.entries(); n != 1 {
+		t.Fatalf("%d entries, want 1", n)
 	}
 }
 
