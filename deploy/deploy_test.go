@@ -90,6 +90,8 @@ func TestChecksCatchBreakage(t *testing.T) {
 		{checkSExpr, "s.yaml", "${env('FC_REGION', 'cn-hangzhou')}", "${env('FC_REGION', 'cn-hangzhou'}"},
 		{checkSecrets, "s.yaml", "${env('LIMIT_KEY_SECRET', '')}", "${env('LIMIT_KEY_SECRET', 'a-literal-limit-key-secret-0123456789')}"},
 		{checkSecrets, "template.yaml", "  LimitKeySecret:\n    Type: String\n    NoEcho: true\n", "  LimitKeySecret:\n    Type: String\n"},
+		{checkSecrets, "s.yaml", "${env('REPORT_TOKEN', '')}", "${env('REPORT_TOKEN', 'a-literal-report-token-0123456789abcdef')}"},
+		{checkSecrets, "template.yaml", "  ReportToken:\n    Type: String\n    NoEcho: true\n", "  ReportToken:\n    Type: String\n"},
 		{checkEnvT, "template.yaml", "LIMIT_MEMORY_MAX_KEYS: !Ref LimitMemoryMaxKeys", "LIMIT_MEMORY_KEYS: !Ref LimitMemoryMaxKeys"},
 		{checkEmpty, "template.yaml", "  LimitStore:\n    Type: String\n    Default: memory", "  LimitStore:\n    Type: String\n    Default: ''"},
 		{checkSQS, "template.yaml", "        - ReportBatchItemFailures", "        - SomethingElse"},
@@ -106,6 +108,11 @@ func TestChecksCatchBreakage(t *testing.T) {
 		{checkEvery, "s.yaml", "        IDEMPOTENCY_TTL: ${env('IDEMPOTENCY_TTL', '24h')}\n", ""},
 		{checkEvery, "s.yaml", "        LIMIT_STORE:", "        ALIBABA_CLOUD_ACCESS_KEY_ID: ${env('ALIBABA_CLOUD_ACCESS_KEY_ID', '')}\n        LIMIT_STORE:"},
 		{checkEvery, "template.yaml", "          IDEMPOTENCY_TTL:", "          SMS_INTERVAL: '60'\n          IDEMPOTENCY_TTL:"},
+		{checkAlarms, "template.yaml", "      MetricName: ReceiptsFailed", "      MetricName: DeliveryFailures"},
+		{checkAlarms, "template.yaml", "        - Name: code\n          Value: OK", "        - Name: Code\n          Value: OK"},
+		{checkAlarms, "template.yaml", "    Condition: HasAlarms\n    Properties:\n      AlarmDescription: smsverify - Dypnsapi", "    Properties:\n      AlarmDescription: smsverify - Dypnsapi"},
+		{checkAlarms, "template.yaml", "      Namespace: !Ref MetricsNamespace\n      MetricName: Sends", "      Namespace: smsverify\n      MetricName: Sends"},
+		{checkAlarms, "template.yaml", "              MetricName: Checks\n              Dimensions:\n                - Name: verify_result\n                  Value: UNKNOWN", "              MetricName: Checks\n              Dimensions:\n                - Name: result\n                  Value: UNKNOWN"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.check+"/"+tt.file+"/"+firstLine(tt.new), func(t *testing.T) {
@@ -153,6 +160,7 @@ const (
 	checkRoutes  = "HTTP entry points reach every route"
 	checkEvery   = "every Config variable is deployed or listed as left to its default"
 	checkSExpr   = "s.yaml expressions end where Serverless Devs ends them"
+	checkAlarms  = "alarms are optional and watch metrics the function emits"
 )
 
 // check is one named rule over the parsed files; it returns the problems.
@@ -174,6 +182,7 @@ func checks() []check {
 		{checkRoutes, checkHTTPRoutes},
 		{checkEvery, checkEveryVarDeployed},
 		{checkSExpr, checkSExpressions},
+		{checkAlarms, checkAlarmMetrics},
 	}
 }
 
@@ -337,12 +346,16 @@ var notDeployed = map[string]string{
 	"CHECK_LIMIT_PER_IP":           "tuning of the limits, documented in docs/configuration.md",
 	"TRUSTED_PROXIES":              "on Lambda and FC the client address comes from the event, not X-Forwarded-For",
 	"VERIFY_TOKEN_TTL":             "tuning, documented in docs/configuration.md",
+	"EMULATOR_REPORT_DELAY":        "the local emulator's only",
+	"EMULATOR_FAIL_NUMBERS":        "the local emulator's only",
 }
 
 // lambdaOnly are the Config variables only template.yaml sets, and why.
 var lambdaOnly = map[string]string{
 	"ALIBABA_CLOUD_ACCESS_KEY_ID":     "FC signs with its role's STS credentials",
 	"ALIBABA_CLOUD_ACCESS_KEY_SECRET": "FC signs with its role's STS credentials",
+	"METRICS":                         "EMF is CloudWatch's; on FC, SLS queries the access log's own fields (docs/deploying.md)",
+	"METRICS_NAMESPACE":               "EMF is CloudWatch's; on FC, SLS queries the access log's own fields (docs/deploying.md)",
 }
 
 // checkEveryVarDeployed is the other direction of checkEnvVarsS and
@@ -584,7 +597,8 @@ func checkMakeBuild(f deployFiles) []string {
 func isSecret(name string) bool {
 	return strings.Contains(name, "SECRET") || strings.Contains(name, "ACCESS_KEY") ||
 		strings.Contains(name, "SECURITY_TOKEN") || strings.Contains(name, "PRIVATE_KEY") || name == "API_KEYS" || name == "REDIS_URL" ||
-		name == "SMS_TEST_NUMBERS" // its fixed codes pass checks
+		name == "SMS_TEST_NUMBERS" || // its fixed codes pass checks
+		name == "REPORT_TOKEN" // it admits delivery receipts
 }
 
 func checkSecretValues(f deployFiles) []string {
@@ -595,7 +609,7 @@ func checkSecretValues(f deployFiles) []string {
 			secrets = append(secrets, name)
 		}
 	}
-	for _, want := range []string{"ALIBABA_CLOUD_ACCESS_KEY_SECRET", "API_KEYS", "REDIS_URL", "VERIFY_TOKEN_SECRET", "VERIFY_TOKEN_PRIVATE_KEY", "CAPTCHA_SECRET", "SMS_TEST_NUMBERS", "LIMIT_KEY_SECRET"} {
+	for _, want := range []string{"ALIBABA_CLOUD_ACCESS_KEY_SECRET", "API_KEYS", "REDIS_URL", "VERIFY_TOKEN_SECRET", "VERIFY_TOKEN_PRIVATE_KEY", "CAPTCHA_SECRET", "SMS_TEST_NUMBERS", "LIMIT_KEY_SECRET", "REPORT_TOKEN"} {
 		if !slices.Contains(secrets, want) {
 			p = append(p, fmt.Sprintf("isSecret misses %s (or function.Config dropped it)", want))
 		}
@@ -747,6 +761,90 @@ func checkHTTPRoutes(f deployFiles) []string {
 	}
 	if n == 0 {
 		p = append(p, "s.yaml has no http trigger")
+	}
+	return p
+}
+
+// emfCall is a metric the function declares in its EMF lines:
+// add(name, unit, value, dimension) in function/metrics.go.
+var emfCall = regexp.MustCompile(`add\("(\w+)", "\w+", [^,]+, "(\w*)"\)`)
+
+// emfMetrics reads function/metrics.go for the EMF metrics and the
+// dimension each may carry ("" for none: every metric is also published
+// without dimensions).
+func emfMetrics() (map[string][]string, error) {
+	src, err := os.ReadFile(filepath.Join(root, "function", "metrics.go"))
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]string{}
+	for _, m := range emfCall.FindAllStringSubmatch(string(src), -1) {
+		out[m[1]] = append(out[m[1]], "")
+		if m[2] != "" {
+			out[m[1]] = append(out[m[1]], m[2])
+		}
+	}
+	if len(out) < 5 {
+		return nil, fmt.Errorf("function/metrics.go: found only %d EMF metrics: update emfCall", len(out))
+	}
+	return out, nil
+}
+
+// checkAlarmMetrics: every CloudWatch alarm exists only with HasAlarms,
+// notifies AlarmTopicArn, and watches a metric the function emits, in
+// METRICS_NAMESPACE, with a dimension it sets; and the four alarms the
+// docs promise are there.
+func checkAlarmMetrics(f deployFiles) []string {
+	emitted, err := emfMetrics()
+	if err != nil {
+		return []string{err.Error()}
+	}
+	var p []string
+	watched := map[string]bool{}
+	checkMetric := func(id string, m any) {
+		name := str(dig(m, "MetricName"))
+		watched[name] = true
+		dims, ok := emitted[name]
+		if !ok {
+			p = append(p, fmt.Sprintf("template.yaml %s: metric %q is not one the function emits (%v)", id, name, emitted))
+		}
+		if ns := str(dig(m, "Namespace", "Ref")); ns != "MetricsNamespace" {
+			p = append(p, fmt.Sprintf("template.yaml %s: Namespace must be !Ref MetricsNamespace", id))
+		}
+		ds := seqOf(dig(m, "Dimensions"))
+		if len(ds) > 1 {
+			p = append(p, fmt.Sprintf("template.yaml %s: the function publishes at most one dimension per metric", id))
+		}
+		for _, d := range ds {
+			if !slices.Contains(dims, str(dig(d, "Name"))) {
+				p = append(p, fmt.Sprintf("template.yaml %s: %s has no dimension %q (it has %q)", id, name, str(dig(d, "Name")), dims))
+			}
+		}
+	}
+	for id, res := range mapOf(f.tpl["Resources"]) {
+		if str(dig(res, "Type")) != "AWS::CloudWatch::Alarm" {
+			continue
+		}
+		if str(dig(res, "Condition")) != "HasAlarms" {
+			p = append(p, fmt.Sprintf("template.yaml %s: needs Condition: HasAlarms so alarms stay optional", id))
+		}
+		props := dig(res, "Properties")
+		if !slices.ContainsFunc(seqOf(dig(props, "AlarmActions")), func(a any) bool { return str(dig(a, "Ref")) == "AlarmTopicArn" }) {
+			p = append(p, fmt.Sprintf("template.yaml %s: AlarmActions must notify !Ref AlarmTopicArn", id))
+		}
+		if mapOf(props)["MetricName"] != nil {
+			checkMetric(id, props)
+		}
+		for _, q := range seqOf(dig(props, "Metrics")) {
+			if m := dig(q, "MetricStat", "Metric"); m != nil {
+				checkMetric(id, m)
+			}
+		}
+	}
+	for _, want := range []string{"Sends", "Checks", "UpstreamErrors", "ReceiptsFailed"} {
+		if !watched[want] {
+			p = append(p, "template.yaml has no alarm on "+want)
+		}
 	}
 	return p
 }

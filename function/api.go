@@ -119,6 +119,10 @@ type CheckModel struct {
 	OutID                string `json:"OutId,omitempty"`
 	VerifyToken          string `json:"VerifyToken,omitempty"`
 	VerifyTokenExpiresAt int64  `json:"VerifyTokenExpiresAt,omitempty"` // Unix seconds
+	// AttemptsLeft is the number of judged checks left for this number in
+	// the current CHECK_LIMIT_PER_PHONE window; left out if the store could
+	// not say.
+	AttemptsLeft *int `json:"AttemptsLeft,omitempty"`
 }
 
 // ErrorAnswer is the body of every failure.
@@ -347,17 +351,23 @@ func (s *Service) send(ctx context.Context, c caller, body []byte, al *accessLog
 		}
 		ctx, cancel := committed(ctx)
 		defer cancel()
+		var (
+			ans *SendAnswer
+			e   *apiError
+		)
 		if test {
-			return s.sendTest(ctx, c, req, al)
-		}
-		ans, e := s.sendUpstream(ctx, c, req, al)
-		if e != nil {
+			ans, e = s.sendTest(ctx, c, req, al)
+		} else if ans, e = s.sendUpstream(ctx, c, req, al); e != nil {
 			s.refundSend(ctx, &l, e)
 			s.intervalLeft(ctx, req, e)
 		} else if err := s.markSent(ctx, req); err != nil && al.Err == nil {
 			al.Err = fmt.Errorf("send time not recorded: %w", err)
 		}
-		return ans, e
+		if e != nil {
+			return nil, e
+		}
+		s.recordSend(ctx, req, ans.Model.BizID, test, al)
+		return ans, nil
 	})
 }
 
@@ -520,10 +530,12 @@ func (s *Service) sendLimits(c caller, req *core.SendRequest) limitSet {
 }
 
 // sendUpstream calls SendSmsVerifyCode and builds the answer.
-func (s *Service) sendUpstream(ctx context.Context, c caller, req *core.SendRequest, al *accessLog) (any, *apiError) {
+func (s *Service) sendUpstream(ctx context.Context, c caller, req *core.SendRequest, al *accessLog) (*SendAnswer, *apiError) {
 	uctx, cancel := upstreamContext(ctx)
 	defer cancel()
+	start := time.Now()
 	res, err := s.client.Send(uctx, req)
+	al.upstreamDone(start, err)
 	if err != nil {
 		return nil, fromCore(err)
 	}
@@ -568,10 +580,20 @@ func (s *Service) check(ctx context.Context, c caller, body []byte, al *accessLo
 		}
 		ctx, cancel := committed(ctx)
 		defer cancel()
+		var (
+			ans *CheckAnswer
+			e   *apiError
+		)
 		if test {
-			return s.checkTest(ctx, req, al)
+			ans, e = s.checkTest(ctx, req, al)
+		} else {
+			ans, e = s.checkUpstream(ctx, req, al)
 		}
-		return s.checkUpstream(ctx, req, al)
+		if e != nil {
+			return nil, e
+		}
+		s.recordCheck(ctx, c, req, ans, al)
+		return ans, nil
 	})
 }
 
@@ -605,7 +627,7 @@ func (s *Service) checkLimits(c caller, req *core.CheckRequest) limitSet {
 
 // checkUpstream answers a code already used up with UNKNOWN and no upstream
 // call; otherwise it asks Alibaba and, on PASS, uses the code up.
-func (s *Service) checkUpstream(ctx context.Context, req *core.CheckRequest, al *accessLog) (any, *apiError) {
+func (s *Service) checkUpstream(ctx context.Context, req *core.CheckRequest, al *accessLog) (*CheckAnswer, *apiError) {
 	key := s.usedKey(countryOf(req.CountryCode), req.PhoneNumber, req.SchemeName, req.VerifyCode)
 	used, err := s.store.Used(ctx, key)
 	if err != nil {
@@ -620,7 +642,9 @@ func (s *Service) checkUpstream(ctx context.Context, req *core.CheckRequest, al 
 	}
 	uctx, cancel := upstreamContext(ctx)
 	defer cancel()
+	start := time.Now()
 	res, err := s.client.Check(uctx, req)
+	al.upstreamDone(start, err)
 	if err != nil {
 		return nil, fromCore(err)
 	}

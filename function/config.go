@@ -95,6 +95,15 @@ type Config struct {
 
 	IdempotencyTTL time.Duration `envconfig:"IDEMPOTENCY_TTL" default:"24h"`
 	TestNumbers    []string      `envconfig:"SMS_TEST_NUMBERS"`
+
+	// Delivery receipts (POST /reports), the attempts log and metrics.
+	ReportToken         string        `envconfig:"REPORT_TOKEN"`
+	ReceiptTTL          time.Duration `envconfig:"RECEIPT_TTL" default:"72h"`
+	AttemptsTTL         time.Duration `envconfig:"ATTEMPTS_TTL" default:"24h"`
+	EmulatorReportDelay time.Duration `envconfig:"EMULATOR_REPORT_DELAY" default:"2s"`
+	EmulatorFailNumbers []string      `envconfig:"EMULATOR_FAIL_NUMBERS"`
+	Metrics             string        `envconfig:"METRICS"`
+	MetricsNamespace    string        `envconfig:"METRICS_NAMESPACE" default:"smsverify"`
 }
 
 // minLimitKeySecretLen keeps LIMIT_KEY_SECRET out of reach of a search.
@@ -130,7 +139,7 @@ func redactEnvError(err error) error {
 // normalize trims list entries and drops empty ones.
 func (c *Config) normalize() {
 	for _, l := range []*[]string{&c.TemplateCodes, &c.SchemeNames, &c.APIKeys, &c.CORSAllowedOrigins, &c.TrustedProxies,
-		&c.CaptchaActions, &c.CaptchaHostnames, &c.TestNumbers, &c.RedisSentinelAddrs} {
+		&c.CaptchaActions, &c.CaptchaHostnames, &c.TestNumbers, &c.RedisSentinelAddrs, &c.EmulatorFailNumbers} {
 		out := (*l)[:0]
 		for _, s := range *l {
 			if s = strings.TrimSpace(s); s != "" {
@@ -174,6 +183,7 @@ func (c *Config) Validate() error {
 	c.validateCaptcha(&p)
 	c.validateIdempotency(&p)
 	c.validateTestNumbers(&p)
+	c.validateRecords(&p)
 	if len(p) > 0 {
 		return fmt.Errorf("config: %w", errors.Join(p...))
 	}

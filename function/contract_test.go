@@ -61,7 +61,7 @@ func (c *contract) do(e *env, want int, wantCode, method, path, body string, hdr
 		c.routes[route] = true
 	}
 	var m map[string]any
-	if method != http.MethodHead && w.Body.Len() > 0 {
+	if method != http.MethodHead && w.Body.Len() > 0 && !strings.HasPrefix(w.Header().Get("Content-Type"), "text/plain") {
 		if err := json.Unmarshal(w.Body.Bytes(), &m); err != nil {
 			c.t.Fatalf("%s %s: not JSON: %q", method, path, w.Body)
 		}
@@ -98,6 +98,17 @@ func (downStore) Complete(context.Context, string, string, int, []byte, time.Dur
 	return errDown
 }
 func (downStore) Release(context.Context, string, string) error { return errDown }
+func (downStore) Remaining(context.Context, time.Time, limit.Request) (int, error) {
+	return 0, errDown
+}
+func (downStore) PutNew(context.Context, time.Duration, ...limit.Item) ([]bool, error) {
+	return nil, errDown
+}
+func (downStore) Get(context.Context, ...string) ([][]byte, error) { return nil, errDown }
+func (downStore) Push(context.Context, string, []byte, int, time.Duration) error {
+	return errDown
+}
+func (downStore) List(context.Context, string) ([][]byte, error) { return nil, errDown }
 
 // notProvokable are the codes in the error table that no HTTP request can
 // provoke through the real handler with the local fakes.
@@ -287,6 +298,29 @@ func TestContract(t *testing.T) {
 	c.do(ge, 409, CodeIdempotencyInProgress, "POST", "/send", sendBody, HeaderIdempotencyKey, "k-2-0123456789abcdef")
 	close(g.release)
 	<-firstDone
+
+	// Receipts, attempts, metrics.
+	re := newEnv(t, func(cfg *Config, _ *Options) { cfg.ReportToken = testReportToken })
+	m = c.do(re, 200, "", "POST", "/send", sendBody)
+	biz := m["Model"].(map[string]any)["BizId"].(string)
+	c.do(e, 404, CodeNotFound, "POST", "/reports?token=x", "[]") // e has no REPORT_TOKEN
+	c.do(re, 401, CodeUnauthorized, "POST", "/reports?token=x", "[]")
+	c.do(re, 400, CodeInvalidJSON, "POST", "/reports?token="+testReportToken, "{}")
+	c.do(re, 400, CodeInvalidParameters, "POST", "/reports?token="+testReportToken, `[{"biz_id":"","success":true}]`)
+	c.do(re, 405, CodeMethodNotAllowed, "GET", "/reports?token="+testReportToken, "")
+	c.do(re, 200, "", "POST", "/reports?token="+testReportToken, "["+receiptJSON(biz, true, "DELIVERED")+"]")
+	c.do(re, 200, "", "GET", "/attempts?PhoneNumber=13800000000", "", "Authorization", "Bearer "+testKey)
+	c.do(re, 200, "", "HEAD", "/attempts?PhoneNumber=13800000000&BizId="+biz, "", "Authorization", "Bearer "+testKey)
+	c.do(re, 401, CodeUnauthorized, "GET", "/attempts?PhoneNumber=13800000000", "")
+	c.do(re, 400, CodeMobileNumberIllegal, "GET", "/attempts?PhoneNumber=1", "", "Authorization", "Bearer "+testKey)
+	c.do(re, 405, CodeMethodNotAllowed, "POST", "/attempts", sendBody)
+	c.do(re, 200, "", "GET", "/metrics", "", "Authorization", "Bearer "+testKey)
+	c.do(re, 200, "", "HEAD", "/metrics", "", "Authorization", "Bearer "+testKey)
+	c.do(re, 401, CodeUnauthorized, "GET", "/metrics", "")
+	c.do(re, 405, CodeMethodNotAllowed, "DELETE", "/metrics", "")
+	c.do(down, 503, CodeLimitStoreDown, "GET", "/attempts?PhoneNumber=13800000000", "", "Authorization", "Bearer "+testKey)
+	downReports := newEnv(t, func(cfg *Config, o *Options) { cfg.ReportToken, o.Store = testReportToken, downStore{} })
+	c.do(downReports, 503, CodeLimitStoreDown, "POST", "/reports?token="+testReportToken, "["+receiptJSON(biz, true, "DELIVERED")+"]")
 
 	// Every documented route of the function was exercised.
 	for _, route := range c.doc.Operations() {

@@ -10,7 +10,9 @@ import (
 )
 
 // Invoke serves the event API: a JSON object
-// {"Action":"SendSmsVerifyCode"|"CheckSmsVerifyCode", …Alibaba parameters…}
+// {"Action":"SendSmsVerifyCode"|"CheckSmsVerifyCode", …Alibaba parameters…},
+// {"Action":"ListAttempts","PhoneNumber":…} or
+// {"Action":"DeliveryReport","Reports":[…receipts…]}
 // from a non-HTTP invocation (Lambda direct or Step Functions, SQS records,
 // Function Compute event triggers). The caller is trusted: the platform
 // checked its permission to invoke.
@@ -53,8 +55,10 @@ func (s *Service) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 const fieldAction = "Action"
 
 func (s *Service) invoke(ctx context.Context, payload []byte, al *accessLog) (any, *apiError) {
-	if len(payload) > MaxBodyBytes {
-		return nil, newError(CodeBodyTooLarge, "event is larger than "+strconv.Itoa(MaxBodyBytes)+" bytes")
+	// A DeliveryReport may be as large as a push; every other event is
+	// held to MaxBodyBytes once its Action is known.
+	if len(payload) > maxReportBytes {
+		return nil, newError(CodeBodyTooLarge, "event is larger than "+strconv.Itoa(maxReportBytes)+" bytes")
 	}
 	var env struct {
 		Action         string          `json:"Action"`         // fieldAction
@@ -62,6 +66,12 @@ func (s *Service) invoke(ctx context.Context, payload []byte, al *accessLog) (an
 	}
 	if err := json.Unmarshal(payload, &env); err != nil {
 		return nil, newError(CodeInvalidJSON, "event must be a JSON object with an Action")
+	}
+	if env.Action == ActionDeliveryReport {
+		return s.invokeReports(ctx, payload, al)
+	}
+	if len(payload) > MaxBodyBytes {
+		return nil, newError(CodeBodyTooLarge, "event is larger than "+strconv.Itoa(MaxBodyBytes)+" bytes")
 	}
 	c := caller{kind: callerEvent}
 	var e *apiError
@@ -73,6 +83,8 @@ func (s *Service) invoke(ctx context.Context, payload []byte, al *accessLog) (an
 		return s.send(ctx, c, payload, al)
 	case core.ActionCheck:
 		return s.check(ctx, c, payload, al)
+	case ActionListAttempts:
+		return s.invokeListAttempts(ctx, payload, al)
 	}
-	return nil, newError(CodeUnknownAction, "Action must be SendSmsVerifyCode or CheckSmsVerifyCode")
+	return nil, newError(CodeUnknownAction, "Action must be SendSmsVerifyCode, CheckSmsVerifyCode, ListAttempts or DeliveryReport")
 }

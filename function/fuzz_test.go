@@ -112,3 +112,49 @@ func FuzzIdempotencyKey(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReports holds decodeReports, the decoder of Alibaba's pushes, to a
+// reference: a body is accepted iff encoding/json reads it as an array of
+// at most maxReports objects, each with a valid biz_id and a boolean
+// success; an accepted body yields exactly those receipts. Never a panic.
+func FuzzReports(f *testing.F) {
+	for _, s := range []string{`[]`, `[{"biz_id":"1^0","success":true}]`, `[{"biz_id":"1^0","success":"true"}]`,
+		`[{"biz_id":"","success":false}]`, `[null]`, `{}`, `null`, `[{"biz_id":"1 0","success":true}]`,
+		`[{"biz_id":"1^0","success":false,"err_code":"MK:0001","report_time":"2026-01-01 00:00:00"},1]`, "[{\"biz_id\":\"\xff\",\"success\":true}]"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		rs, e := decodeReports([]byte(body))
+		var ref []map[string]any
+		ok := json.Unmarshal([]byte(body), &ref) == nil && ref != nil && len(ref) <= maxReports
+		for _, m := range ref {
+			for k := range m {
+				if k != "biz_id" && k != "success" && (strings.EqualFold(k, "biz_id") || strings.EqualFold(k, "success")) {
+					t.Skip("encoding/json matches keys case-insensitively; the reference does not model which of several wins")
+				}
+			}
+			id, isStr := m["biz_id"].(string)
+			_, isBool := m["success"].(bool)
+			if m == nil || !isStr || !isBool || id == "" || len(id) > maxBizIDLen || strings.ContainsFunc(id, func(r rune) bool { return r <= ' ' || r > '~' }) {
+				ok = false
+			}
+		}
+		if ok != (e == nil) {
+			t.Fatalf("decodeReports(%q): error %v, reference accepts: %v", body, e, ok)
+		}
+		if e != nil {
+			if e.Status != 400 {
+				t.Fatalf("status %d", e.Status)
+			}
+			return
+		}
+		if len(rs) != len(ref) {
+			t.Fatalf("%d receipts, reference %d", len(rs), len(ref))
+		}
+		for i, rc := range rs {
+			if rc.BizID != ref[i]["biz_id"] || *rc.Success != ref[i]["success"] {
+				t.Fatalf("receipt %d = %+v, reference %v", i, rc, ref[i])
+			}
+		}
+	})
+}

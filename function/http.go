@@ -71,7 +71,7 @@ func (s *Service) commonHeaders(h http.Header, r *http.Request, id string) {
 // is the caller's text and could hold a phone number.
 func routeName(path string) string {
 	switch path {
-	case "/send", "/check", "/healthz", "/readyz", "/openapi.json", "/client-config", jwksPath:
+	case "/send", "/check", "/healthz", "/readyz", "/openapi.json", "/client-config", jwksPath, "/reports", "/attempts", "/metrics":
 		return path
 	}
 	return "(unknown path)"
@@ -97,6 +97,12 @@ func (s *Service) route(ctx context.Context, w http.ResponseWriter, r *http.Requ
 			return newError(CodeNotFound, "no public keys: tokens are signed with VERIFY_TOKEN_SECRET (HS256) or not at all; set VERIFY_TOKEN_PRIVATE_KEY")
 		}
 		return s.serveGet(w, r, al, s.tokens.JWKS(), documentCache)
+	case "/reports":
+		return s.serveReports(ctx, w, r, al)
+	case "/attempts":
+		return s.serveAttempts(ctx, w, r, al)
+	case "/metrics":
+		return s.serveMetrics(w, r, al)
 	}
 	return newError(CodeNotFound, "no such path; use POST /send or POST /check")
 }

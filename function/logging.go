@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"time"
+
+	"smsverify/core"
 )
 
 // MaskedPhone logs a phone number as 138****0000: enough to correlate a
@@ -54,11 +56,18 @@ type accessLog struct {
 	Captcha    string // the captcha outcome code (T001, success, F001, timeout, …), never the token
 	Replayed   bool   // answered from an idempotency record
 	TestNumber bool   // a number from SMS_TEST_NUMBERS: no upstream call
-	Err        error  // the cause behind a failure (never carries a secret or code)
+	// Upstream is the latency of the Dypnsapi call, if one was made;
+	// UpstreamFailed is set when it failed transiently.
+	Upstream       time.Duration
+	UpstreamFailed bool
+	// Receipts of a push: newly stored by outcome, and repeats ignored.
+	ReceiptsDelivered, ReceiptsFailed, ReceiptsRepeated int
+	Err                                                 error // the cause behind a failure (never carries a secret or code)
 }
 
 // logAccess logs a's line for a request that began at start.
 func (s *Service) logAccess(ctx context.Context, a *accessLog, start time.Time) {
+	s.metrics.observe(a)
 	level := slog.LevelInfo
 	switch {
 	case a.Status >= 500:
@@ -76,7 +85,7 @@ func (s *Service) logAccess(ctx context.Context, a *accessLog, start time.Time) 
 	now := time.Now() // the line's time, and the end of its latency
 	ms := float64(now.Sub(start).Microseconds()) / 1000
 	// Room for every attribute below, so that appending never reallocates.
-	var buf [15]slog.Attr
+	var buf [32]slog.Attr
 	attrs := append(buf[:0],
 		slog.String("request_id", RequestID(ctx)),
 		slog.String("action", a.Action),
@@ -93,6 +102,9 @@ func (s *Service) logAccess(ctx context.Context, a *accessLog, start time.Time) 
 	if a.BizID != "" {
 		attrs = append(attrs, slog.String("biz_id", a.BizID))
 	}
+	if a.Upstream > 0 {
+		attrs = append(attrs, slog.Float64("upstream_ms", float64(a.Upstream.Microseconds())/1000))
+	}
 	if a.Result != "" {
 		attrs = append(attrs, slog.String("verify_result", a.Result))
 	}
@@ -105,10 +117,24 @@ func (s *Service) logAccess(ctx context.Context, a *accessLog, start time.Time) 
 	if a.TestNumber {
 		attrs = append(attrs, slog.Bool("test_number", true))
 	}
+	if n := a.ReceiptsDelivered + a.ReceiptsFailed + a.ReceiptsRepeated; n > 0 {
+		attrs = append(attrs, slog.Int("receipts_delivered", a.ReceiptsDelivered),
+			slog.Int("receipts_failed", a.ReceiptsFailed), slog.Int("receipts_repeated", a.ReceiptsRepeated))
+	}
 	if a.Err != nil {
 		attrs = append(attrs, slog.String("error", a.Err.Error()))
+	}
+	if s.cfg.Metrics == metricsEMF {
+		attrs = append(attrs, s.emfAttrs(a, now)...)
 	}
 	r := slog.NewRecord(now, level, "access", 0)
 	r.AddAttrs(attrs...)
 	_ = h.Handle(ctx, r)
+}
+
+// upstreamDone records a Dypnsapi call that began at start and ended with
+// err.
+func (a *accessLog) upstreamDone(start time.Time, err error) {
+	a.Upstream = max(time.Since(start), time.Nanosecond)
+	a.UpstreamFailed = err != nil && core.IsTransient(err)
 }

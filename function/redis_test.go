@@ -363,11 +363,12 @@ func clientCommands(t testing.TB, c *redis.Client) int64 {
 	return n
 }
 
-// TestRedisRoundTrips: a send takes two round trips to Redis (the limit
+// TestRedisRoundTrips: a send takes three round trips to Redis (the limit
 // script before Alibaba; then the accepted send's time, which a later
-// FREQUENCY_FAIL's Retry-After reads), a check two (the limits, the used
-// mark) and a check that passes three (and the mark), once the scripts are
-// cached.
+// FREQUENCY_FAIL's Retry-After reads, and its entry in the attempts log),
+// a check four (the limits, the used mark, its entry in the attempts log,
+// the AttemptsLeft of its answer) and a check that passes five (and the
+// mark), once the scripts are cached.
 func TestRedisRoundTrips(t *testing.T) {
 	url := privateRedis(t)
 	c, err := redistest.Conn(url)
@@ -390,9 +391,9 @@ func TestRedisRoundTrips(t *testing.T) {
 	ok(t, "send", w, m)
 	w, m = e.from(ipA, "/check", checkJSON(phone(1), "0000"))
 	ok(t, "check", w, m)
-	trips("send", "/send", sendJSON(phone(2)), 2)
-	trips("a wrong check", "/check", checkJSON(phone(2), "0000"), 2)
-	trips("a passing check", "/check", checkJSON(phone(2), e.lastCode(phone(2))), 3)
+	trips("send", "/send", sendJSON(phone(2)), 3)
+	trips("a wrong check", "/check", checkJSON(phone(2), "0000"), 4)
+	trips("a passing check", "/check", checkJSON(phone(2), e.lastCode(phone(2))), 5)
 }
 
 // TestConcurrentSendsCluster: two instances configured for a 3-master

@@ -78,6 +78,7 @@ type Service struct {
 
 	testNumbers  map[string]string // SMS_TEST_NUMBERS: number → fixed code
 	clientConfig []byte            // the GET /client-config answer, fixed by the Config
+	metrics      *metrics
 }
 
 // New validates cfg and builds the Service. Close releases its store.
@@ -106,6 +107,7 @@ func New(cfg Config, o Options) (*Service, error) {
 		s.log.Info("CORS_ALLOWED_ORIGINS: " + n)
 	}
 	s.clientConfig = marshal(cfg.clientConfig())
+	s.metrics = newMetrics()
 	s.testNumbers, _ = parseTestNumbers(cfg.TestNumbers) // validated above
 	s.logTestNumbers(o.Emulator)
 	var err error

@@ -87,7 +87,7 @@ func (s *Service) testNumber(phone string, al *accessLog) bool {
 }
 
 // sendTest answers a send to a test number without calling Alibaba.
-func (s *Service) sendTest(ctx context.Context, c caller, req *core.SendRequest, al *accessLog) (any, *apiError) {
+func (s *Service) sendTest(ctx context.Context, c caller, req *core.SendRequest, al *accessLog) (*SendAnswer, *apiError) {
 	id := RequestID(ctx)
 	m := core.SendModel{BizID: testBizIDPrefix + randomID(), OutID: req.OutID, RequestID: id}
 	if returnsCode(c, req) {
@@ -101,7 +101,7 @@ func (s *Service) sendTest(ctx context.Context, c caller, req *core.SendRequest,
 // checkTest answers a check of a test number without calling Alibaba:
 // PASS (with a verification token) for its fixed code, else UNKNOWN. The
 // comparison ignores case unless CaseAuthPolicy is 2, as Alibaba's does.
-func (s *Service) checkTest(ctx context.Context, req *core.CheckRequest, al *accessLog) (any, *apiError) {
+func (s *Service) checkTest(ctx context.Context, req *core.CheckRequest, al *accessLog) (*CheckAnswer, *apiError) {
 	ans := &CheckAnswer{Code: CodeOK, Message: messageOK, RequestID: RequestID(ctx), Success: true,
 		Model: CheckModel{VerifyResult: core.VerifyUnknown, OutID: req.OutID}}
 	code := s.testNumbers[req.PhoneNumber]

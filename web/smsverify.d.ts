@@ -189,7 +189,50 @@ export interface CheckAnswer extends Answer {
     VerifyToken?: string;
     /** The token's expiry, Unix seconds. */
     VerifyTokenExpiresAt?: number;
+    /**
+     * Checks left for this number in the current window, this one counted:
+     * show it after a wrong code ("2 attempts left"). At 0 the next check is
+     * refused (429) until Retry-After.
+     */
+    AttemptsLeft?: number;
   };
+}
+
+/** One send in GET /attempts, newest first; what is unknown is left out. */
+export interface Attempt {
+  BizId: string;
+  /** RFC 3339. */
+  SentAt: string;
+  TemplateCode?: string;
+  SchemeName?: string;
+  OutId?: string;
+  /** A send to one of SMS_TEST_NUMBERS: no SMS, so no Delivery. */
+  TestNumber?: true;
+  /** PENDING until Alibaba's delivery receipt arrives. */
+  Delivery?: "PENDING" | "DELIVERED" | "FAILED";
+  /** The receipt's err_code: DELIVERED, or the carrier's failure code. */
+  DeliveryCode?: string;
+  DeliveredAt?: string;
+  /** Judged checks (PASS or UNKNOWN) of this send's code. */
+  Checks: number;
+  /** The first check that passed, RFC 3339. */
+  PassedAt?: string;
+}
+
+/** The answer of GET /attempts. */
+export interface AttemptsAnswer {
+  PhoneNumber: string;
+  Attempts: Attempt[];
+  replayed: boolean;
+}
+
+/** Options of listAttempts: a server's, with its API key. */
+export interface ListAttemptsOptions extends CallOptions {
+  /** Required: GET /attempts is for trusted callers only. */
+  apiKey: string;
+  countryCode?: string;
+  /** Narrows the answer to this send. */
+  bizId?: string;
 }
 
 /** The captcha part of GET /client-config. */
@@ -224,6 +267,13 @@ export declare function send(phone: string, opts?: SendOptions): Promise<SendAns
 
 /** check asks whether code is the one sent to phone (POST /check). */
 export declare function check(phone: string, code: string, opts?: CheckOptions): Promise<CheckAnswer>;
+
+/**
+ * listAttempts lists what became of the recent SMS to phone (GET /attempts).
+ * For servers only (a support tool, a Node.js backend): it needs an API key,
+ * which must never be put in a web page.
+ */
+export declare function listAttempts(phone: string, opts: ListAttemptsOptions): Promise<AttemptsAnswer>;
 
 /** getClientConfig fetches the public settings (GET /client-config). */
 export declare function getClientConfig(opts?: CallOptions): Promise<ClientConfig>;

@@ -1,11 +1,13 @@
 // smsverify.js: a dependency-free ES module client for the smsverify HTTP API
-// (POST /send, POST /check, GET /client-config). No build step, no packages:
+// (POST /send, POST /check, GET /client-config; GET /attempts for servers).
+// No build step, no packages:
 //
 //   import { send, check } from "./smsverify.js";
 //   const sent = await send("13800000000", { baseUrl: "https://api.example.com" });
 //   // sent.ResendAfter: seconds until the next send; use startCountdown.
 //   const res = await check("13800000000", "1234", { baseUrl: "https://api.example.com" });
 //   if (res.Model.VerifyResult === "PASS") { /* res.Model.VerifyToken */ }
+//   // else res.Model.AttemptsLeft: checks left for this number ("2 attempts left").
 //
 // Every failure is thrown as a SmsVerifyError with .code (the API's Code, or
 // NETWORK_ERROR when the browser got no answer, e.g. CORS refused), .status,
@@ -191,7 +193,10 @@ export function send(phone, opts = {}) {
 /**
  * check asks whether code is the one sent to phone (POST /check).
  * Resolves to the answer: Model.VerifyResult is "PASS" or "UNKNOWN", and a
- * PASS may carry Model.VerifyToken. opts as for send, plus caseSensitive.
+ * PASS may carry Model.VerifyToken. Model.AttemptsLeft is the number of
+ * checks left for this number in the current window: show it after a wrong
+ * code ("2 attempts left"); at 0 the next check is refused (429) until
+ * Retry-After. opts as for send, plus caseSensitive.
  */
 export function check(phone, code, opts = {}) {
   const body = { PhoneNumber: String(phone || "").trim(), VerifyCode: String(code || "").trim() };
@@ -201,6 +206,22 @@ export function check(phone, code, opts = {}) {
   if (opts.caseSensitive) body.CaseAuthPolicy = 2;
   if (opts.captcha) body.CaptchaVerifyParam = opts.captcha;
   return call("POST", "/check", body, opts);
+}
+
+/**
+ * listAttempts lists what became of the recent SMS to phone (GET /attempts):
+ * { PhoneNumber, Attempts: [{ BizId, SentAt, TemplateCode, SchemeName, OutId,
+ * TestNumber, Delivery: "PENDING"|"DELIVERED"|"FAILED", DeliveryCode,
+ * DeliveredAt, Checks, PassedAt }] }, newest first. For servers only (a
+ * support tool, a Node.js backend): it needs opts.apiKey, a key from
+ * API_KEYS, which must never be put in a web page. opts: apiKey, baseUrl,
+ * countryCode, bizId, signal, fetch.
+ */
+export function listAttempts(phone, opts = {}) {
+  const q = new URLSearchParams({ PhoneNumber: String(phone || "").trim() });
+  if (opts.countryCode) q.set("CountryCode", opts.countryCode);
+  if (opts.bizId) q.set("BizId", opts.bizId);
+  return call("GET", "/attempts?" + q.toString(), undefined, opts);
 }
 
 /** getClientConfig fetches the public settings (GET /client-config). */

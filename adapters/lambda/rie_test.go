@@ -67,7 +67,7 @@ func TestRIE(t *testing.T) {
 		fake.ServeHTTP(w, r)
 	}))
 	t.Cleanup(upstream.Close)
-	base := startRIE(ctx, t, rie, bootstrap, dir, upstream.URL)
+	base, logPath := startRIE(ctx, t, rie, bootstrap, dir, upstream.URL)
 	client := &http.Client{Timeout: 30 * time.Second}
 
 	// 1. HTTP API v2: POST /send.
@@ -126,6 +126,71 @@ func TestRIE(t *testing.T) {
 	case <-time.After(30 * time.Second): // a guard against a hang, not a timing assertion
 		t.Error("the bootstrap sent no warm-up request")
 	}
+
+	// 6. METRICS=emf: each access line on stdout carries its metrics in
+	// CloudWatch's Embedded Metric Format.
+	checkEMF(t, logPath, map[string]string{"rie-send-1": "Sends", "rie-check-1": "Checks", "rie-send-2": "UpstreamErrors"})
+}
+
+// checkEMF reads the function's access lines from the RIE log and checks
+// that the line of each request id declares, in the _aws object, the
+// metric named for it in namespace smsverify-rie, with a value, and that
+// every declared dimension and metric is a member of the line.
+func checkEMF(t *testing.T, logPath string, want map[string]string) {
+	t.Helper()
+	b, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for line := range strings.Lines(string(b)) {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) != nil || m["msg"] != "access" {
+			continue
+		}
+		if strings.Contains(line, testPhone) {
+			t.Errorf("an access line holds the full number: %s", line)
+		}
+		metric, ok := want[fmt.Sprint(m["request_id"])]
+		if !ok {
+			continue
+		}
+		aws, _ := m["_aws"].(map[string]any)
+		if aws == nil {
+			t.Errorf("no _aws object in %s", line)
+			continue
+		}
+		if _, ok := aws["Timestamp"].(float64); !ok {
+			t.Errorf("_aws.Timestamp missing in %s", line)
+		}
+		for _, d := range aws["CloudWatchMetrics"].([]any) {
+			d := d.(map[string]any)
+			if d["Namespace"] != "smsverify-rie" {
+				t.Errorf("namespace %v in %s", d["Namespace"], line)
+			}
+			for _, set := range d["Dimensions"].([]any) {
+				for _, dim := range set.([]any) {
+					if _, ok := m[dim.(string)].(string); !ok {
+						t.Errorf("dimension %v is not a member of %s", dim, line)
+					}
+				}
+			}
+			for _, mt := range d["Metrics"].([]any) {
+				name := mt.(map[string]any)["Name"].(string)
+				if _, ok := m[name].(float64); !ok {
+					t.Errorf("metric %s has no value in %s", name, line)
+				}
+				if name == metric {
+					seen[metric] = true
+				}
+			}
+		}
+	}
+	for id, metric := range want {
+		if !seen[metric] {
+			t.Errorf("no EMF metric %s on the line of %s", metric, id)
+		}
+	}
 }
 
 // findRIE returns $AWS_LAMBDA_RIE, or builds the RIE into dir.
@@ -158,7 +223,7 @@ func findRIE(ctx context.Context, t *testing.T, dir string) string {
 // startRIE starts the RIE on two free loopback ports and waits until it
 // accepts connections. It retries when a port was taken in the meantime. The
 // RIE (and the bootstrap it started) is stopped in t.Cleanup.
-func startRIE(ctx context.Context, t *testing.T, rie, bootstrap, dir, endpoint string) string {
+func startRIE(ctx context.Context, t *testing.T, rie, bootstrap, dir, endpoint string) (base, logPath string) {
 	t.Helper()
 	creds := dypnstest.TestCredentials()
 	env := []string{ // a clean environment: the RIE passes all of it to the function
@@ -168,6 +233,8 @@ func startRIE(ctx context.Context, t *testing.T, rie, bootstrap, dir, endpoint s
 		"DYPNS_ENDPOINT=" + endpoint,
 		"LIMIT_STORE=memory",
 		"AWS_LAMBDA_FUNCTION_TIMEOUT=30",
+		"METRICS=emf",
+		"METRICS_NAMESPACE=smsverify-rie",
 	}
 	var lastErr error
 	for attempt := range 3 {
@@ -202,14 +269,14 @@ func startRIE(ctx context.Context, t *testing.T, rie, bootstrap, dir, endpoint s
 					t.Logf("RIE log:\n%s", b)
 				}
 			})
-			return "http://" + invokeAddr
+			return "http://" + invokeAddr, logPath
 		}
 		stop()
 		b, _ := os.ReadFile(logPath)
 		lastErr = fmt.Errorf("%w\nRIE log:\n%s", lastErr, b)
 	}
 	t.Fatalf("RIE did not start: %v", lastErr)
-	return ""
+	return "", ""
 }
 
 // waitListening polls addr until it accepts a connection, the process

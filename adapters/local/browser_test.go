@@ -290,6 +290,7 @@ func TestBrowser(t *testing.T) {
 		t.Setenv("CORS_ALLOWED_ORIGINS", page.URL)
 		t.Setenv("VERIFY_TOKEN_SECRET", strings.Repeat("k", 32))
 		t.Setenv("CAPTCHA_PROVIDER", "test")
+		t.Setenv("EMULATOR_REPORT_DELAY", "0s")
 		api, _, _ := start(t)
 		ctx := tab(t, b)
 		const phone = "13800000000"
@@ -312,6 +313,8 @@ func TestBrowser(t *testing.T) {
 			click("#send"),
 			waitFor(`#status[data-state="ok"]`),
 			waitFor(`#send[data-countdown]`),
+			// The emulator's receipt arrives; the page follows it.
+			waitFor(`#delivery[data-delivery="DELIVERED"]`),
 		)
 		if err != nil {
 			t.Fatalf("send: %v", err)
@@ -331,6 +334,22 @@ func TestBrowser(t *testing.T) {
 		sent := codes(t, api, phone)
 		if len(sent) != 1 {
 			t.Fatalf("emulator sent %v", sent)
+		}
+		// A wrong code first: the page says how many attempts are left.
+		err = chromedp.Do(ctx,
+			typeIn("#code", "0000"),
+			click("#check"),
+			waitFor(`#verdict[data-result="UNKNOWN"]`),
+			waitFor(`#attempts-left`),
+		)
+		if err != nil {
+			t.Fatalf("wrong check: %v", err)
+		}
+		if left := text(t, ctx, "#attempts-left"); left != "4 attempts left" {
+			t.Errorf("after one wrong check the page shows %q, want 4 attempts left (CHECK_LIMIT_PER_PHONE 5/15m)", left)
+		}
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { document.getElementById("code").value = ""; return true })()`)); err != nil {
+			t.Fatal(err)
 		}
 		err = chromedp.Do(ctx,
 			typeIn("#code", sent[0]),
@@ -530,7 +549,7 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("codes read from %s: %v (%v), want [%s]", page.URL, got, err, sent[0])
 		}
 		forgotten, err := chromedp.Run(other, chromedp.Evaluate[[]string](`fetch(`+strconv.Quote(api+"/emulator/reset")+`, {method: "POST"}).then((r) => r.json()).then((j) => j.Forgotten)`, chromedp.EvalAwaitPromise))
-		if err != nil || strings.Join(forgotten, ",") != "codes,limits,idempotency" {
+		if err != nil || strings.Join(forgotten, ",") != "codes,limits,idempotency,attempts" {
 			t.Errorf("reset from another origin: %v (%v)", forgotten, err)
 		}
 		if got, err := chromedp.Run(other, chromedp.Evaluate[[]string](read, chromedp.EvalAwaitPromise)); err != nil || len(got) != 0 {

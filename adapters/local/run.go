@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	"smsverify/adapters/internal/platform"
@@ -33,8 +34,9 @@ const requestMargin = 10 * time.Second
 
 // hooks are run's seams for tests; the zero value is what main uses.
 type hooks struct {
-	ready func(addr string)                    // gets the listening address
-	after func(time.Duration) <-chan time.Time // the shutdown grace timer; default time.After
+	ready       func(addr string)                    // gets the listening address
+	after       func(time.Duration) <-chan time.Time // the shutdown grace timer; default time.After
+	reportAfter func(time.Duration, func())          // schedules the emulator's receipts; default time.AfterFunc
 }
 
 // run serves until ctx is done, then shuts down gracefully. Banners and
@@ -45,14 +47,18 @@ func run(ctx context.Context, out, logw io.Writer, h hooks) error {
 		log  *slog.Logger
 		fake *dypnstest.Server // emulator mode: no credentials are set
 		mem  *limit.Memory     // emulator mode with LIMIT_STORE=memory: reset clears it
+		ln   net.Listener
 	)
 	svc, cfg, err := platform.NewService(logw, func(cfg *function.Config, o *function.Options) error {
 		log = o.Logger
+		var err error
+		if ln, err = net.Listen("tcp", net.JoinHostPort(cfg.Host, cfg.Port)); err != nil {
+			return err
+		}
 		if cfg.AccessKeyID != "" || cfg.AccessKeySecret != "" {
 			return nil
 		}
-		var err error
-		if fake, err = dypnstest.Listen(dypnstest.Options{OnSend: printCode(out)}); err != nil {
+		if fake, err = dypnstest.Listen(dypnstest.Options{OnSend: printCode(out), Reports: emulatorReports(cfg, ln.Addr().String(), log, h.reportAfter)}); err != nil {
 			return fmt.Errorf("emulator: %w", err)
 		}
 		cfg.Endpoint = fake.URL
@@ -67,6 +73,9 @@ func run(ctx context.Context, out, logw io.Writer, h hooks) error {
 		}
 		return nil
 	})
+	if ln != nil {
+		defer ln.Close() // after Serve, a no-op
+	}
 	if fake != nil {
 		defer fake.Close()
 	}
@@ -85,6 +94,7 @@ func run(ctx context.Context, out, logw io.Writer, h hooks) error {
 		cors := emulatorCORS(svc, len(cfg.CORSAllowedOrigins) == 0)
 		mux.Handle("GET /emulator/codes", cors(codesHandler(fake.Fake)))
 		mux.Handle("POST /emulator/reset", cors(resetHandler(fake.Fake, mem)))
+		mux.Handle("GET /emulator/attempts", cors(attemptsHandler(svc)))
 		mux.Handle("GET /{$}", svc.Redirect("/demo/"))
 	}
 	demo := fake != nil || cfg.ServeDemo
@@ -95,10 +105,6 @@ func run(ctx context.Context, out, logw io.Writer, h hooks) error {
 		mux.Handle("GET /demo/index.html", svc.Redirect("/demo/"))
 	}
 
-	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, cfg.Port))
-	if err != nil {
-		return err
-	}
 	addr := ln.Addr().String()
 	printBanner(out, addr, cfg, fake, demo)
 	if h.ready != nil {
@@ -122,8 +128,10 @@ func printBanner(out io.Writer, addr string, cfg function.Config, fake *dypnstes
 	if fake != nil {
 		fmt.Fprintf(out, "smsverify EMULATOR MODE: no Alibaba Cloud credentials are set, so no SMS is sent.\n"+
 			"  Codes are printed here and listed at GET http://%s/emulator/codes?PhoneNumber=...\n"+
-			"  POST /emulator/reset forgets codes, limits and idempotency records.\n"+
-			"  Set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET to send real SMS.\n", addr)
+			"  POST /emulator/reset forgets codes, limits, idempotency records and attempts.\n"+
+			"  Set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET to send real SMS.\n"+
+			"  Delivery receipts reach POST /reports %s after each send (FAILED for EMULATOR_FAIL_NUMBERS);\n"+
+			"  attempts are listed at GET http://%s/emulator/attempts?PhoneNumber=...\n", addr, cfg.EmulatorReportDelay, addr)
 		switch {
 		case cfg.CaptchaProvider == "test":
 			fmt.Fprintf(out, "  Captcha: CAPTCHA_PROVIDER=test: a CaptchaVerifyParam starting with \"pass\" passes.\n")
@@ -226,17 +234,18 @@ func codesHandler(f *dypnstest.Fake) http.Handler {
 
 // resetHandler forgets what the emulator and the service remember, as a
 // fresh start would: the codes sent, and with the memory store the limits,
-// used codes and idempotency records. A Redis store is shared and kept.
+// used codes, idempotency records, receipts and attempts. A Redis store is
+// shared and kept.
 func resetHandler(f *dypnstest.Fake, mem *limit.Memory) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.Reset()
 		forgotten := []string{"codes"}
-		msg := "forgotten: codes, limits and idempotency records"
+		msg := "forgotten: codes, limits, idempotency records, receipts and attempts"
 		if mem != nil {
 			mem.Reset()
-			forgotten = append(forgotten, "limits", "idempotency")
+			forgotten = append(forgotten, "limits", "idempotency", "attempts")
 		} else {
-			msg = "forgotten: codes; LIMIT_STORE=redis keeps its limits and idempotency records"
+			msg = "forgotten: codes; LIMIT_STORE=redis keeps its limits, idempotency records, receipts and attempts"
 		}
 		emulatorJSON(w, http.StatusOK, map[string]any{"Code": function.CodeOK, "Message": msg, "Success": true, "Forgotten": forgotten})
 	})
@@ -281,4 +290,51 @@ func emulatorCORS(svc *function.Service, anyOrigin bool) func(http.Handler) http
 			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// emulatorReports makes the emulator push a delivery receipt for each send
+// to the service's own POST /reports, as Alibaba would, so attempts work
+// with no configuration: REPORT_TOKEN, when not set, is a random one for
+// this process. A failed push is logged.
+func emulatorReports(cfg *function.Config, addr string, log *slog.Logger, after func(time.Duration, func())) *dypnstest.Reports {
+	if cfg.ReportToken == "" {
+		var b [32]byte
+		_, _ = rand.Read(b[:])
+		cfg.ReportToken = hex.EncodeToString(b[:])
+	}
+	return &dypnstest.Reports{
+		URL:         "http://" + addr + "/reports?token=" + url.QueryEscape(cfg.ReportToken),
+		Delay:       cfg.EmulatorReportDelay,
+		FailNumbers: cfg.EmulatorFailNumbers,
+		AfterFunc:   after,
+		OnPush: func(rc dypnstest.Receipt, err error) {
+			if err != nil {
+				log.Error("emulator: delivery receipt push failed", "biz_id", rc.BizID, "error", err.Error())
+			}
+		},
+	}
+}
+
+// attemptsHandler serves GET /emulator/attempts?PhoneNumber=…: the
+// service's ListAttempts event, which is trusted, so that the demo page
+// can show what became of a send. Only the emulator has it: it lists
+// nothing the emulator's codes list does not give away already.
+func attemptsHandler(svc *function.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		ev, _ := json.Marshal(map[string]string{"Action": function.ActionListAttempts, "PhoneNumber": q.Get("PhoneNumber"), "CountryCode": q.Get("CountryCode")})
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		ans, err := svc.Invoke(r.Context(), ev)
+		if err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, `{"Code":"LIMIT_STORE_UNAVAILABLE","Message":"try again later","Success":false}`+"\n")
+			return
+		}
+		var probe struct{ Success *bool }
+		if json.Unmarshal(ans, &probe) == nil && probe.Success != nil && !*probe.Success {
+			w.WriteHeader(http.StatusBadRequest)
+		}
+		_, _ = w.Write(ans)
+	})
 }

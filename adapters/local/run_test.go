@@ -421,3 +421,84 @@ func TestRunWarmsUpstream(t *testing.T) {
 		t.Errorf("run: %v", err)
 	}
 }
+
+// TestEmulatorReceipts: with no configuration the emulator pushes a
+// receipt for each send to the service's own /reports, DELIVERED or, for
+// EMULATOR_FAIL_NUMBERS, FAILED; /emulator/attempts shows them.
+func TestEmulatorReceipts(t *testing.T) {
+	clearCredentials(t)
+	t.Setenv("HOST", "127.0.0.1")
+	t.Setenv("PORT", "0")
+	t.Setenv("REPORT_TOKEN", "")
+	t.Setenv("EMULATOR_FAIL_NUMBERS", "13900000000")
+	t.Setenv("EMULATOR_REPORT_DELAY", "3s")
+	var (
+		mu      sync.Mutex
+		pending []func()
+		delays  []time.Duration
+	)
+	out, logs := &syncbuf.Buffer{}, &syncbuf.Buffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	addrc, done := make(chan string, 1), make(chan error, 1)
+	go func() {
+		done <- run(ctx, out, logs, hooks{ready: func(a string) { addrc <- a }, reportAfter: func(d time.Duration, f func()) {
+			mu.Lock()
+			defer mu.Unlock()
+			pending, delays = append(pending, f), append(delays, d)
+		}})
+	}()
+	var base string
+	select {
+	case a := <-addrc:
+		base = "http://" + a
+	case err := <-done:
+		t.Fatalf("run: %v", err)
+	}
+	defer func() { cancel(); <-done }()
+
+	for _, phone := range []string{"13800000000", "13900000000"} {
+		if st, m := post(t, base+"/send", `{"PhoneNumber":"`+phone+`"}`); st != 200 {
+			t.Fatalf("send: %d %v", st, m)
+		}
+	}
+	delivery := func(phone string) any {
+		t.Helper()
+		resp, err := http.Get(base + "/emulator/attempts?PhoneNumber=" + phone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m struct{ Attempts []map[string]any }
+		if err := json.NewDecoder(resp.Body).Decode(&m); err != nil || resp.StatusCode != 200 || len(m.Attempts) != 1 {
+			t.Fatalf("attempts: %d %+v %v", resp.StatusCode, m, err)
+		}
+		return m.Attempts[0]["Delivery"]
+	}
+	if d := delivery("13800000000"); d != "PENDING" {
+		t.Fatalf("before the receipt: %v", d)
+	}
+	mu.Lock()
+	run, ds := pending, delays
+	mu.Unlock()
+	if len(run) != 2 || ds[0] != 3*time.Second {
+		t.Fatalf("%d receipts scheduled after %v, want 2 after 3s", len(run), ds)
+	}
+	for _, f := range run {
+		f() // the push is synchronous: answered when f returns
+	}
+	if d := delivery("13800000000"); d != "DELIVERED" {
+		t.Errorf("13800000000: %v, want DELIVERED", d)
+	}
+	if d := delivery("13900000000"); d != "FAILED" {
+		t.Errorf("13900000000 (EMULATOR_FAIL_NUMBERS): %v, want FAILED", d)
+	}
+	if resp, err := http.Get(base + "/emulator/attempts?PhoneNumber=1"); err != nil || resp.StatusCode != 400 {
+		t.Errorf("attempts of a bad number: %v %v", resp, err)
+	}
+	if !strings.Contains(out.String(), "Delivery receipts reach POST /reports 3s after each send") {
+		t.Errorf("banner: %s", out)
+	}
+	if strings.Contains(logs.String(), "push failed") || strings.Contains(logs.String(), "13900000000") {
+		t.Errorf("logs: %s", logs)
+	}
+}

@@ -229,6 +229,9 @@ func (f *Fake) serveSend(w http.ResponseWriter, r *http.Request, v url.Values, n
 	if f.onSend != nil {
 		f.onSend(s)
 	}
+	if f.reports != nil {
+		f.schedule(s)
+	}
 	id := newRequestID()
 	body := sendBody{
 		Message: messageOK, RequestID: id, Code: "OK", Success: true,

@@ -29,7 +29,9 @@
 //
 // Not modelled: the account's signatures and templates (any SignName and
 // TemplateCode is accepted), console-level caps other than the daily one,
-// gateway throttling, delivery receipts and attempt limits on checks.
+// gateway throttling and attempt limits on checks. Delivery receipts are
+// pushed when Options.Reports says where: DELIVERED, or FAILED for the
+// numbers it lists.
 //
 // A Fake is safe for concurrent use, keeps no package-level state and never
 // logs. Its memory is bounded in time: codes are forgotten an hour after they
@@ -76,6 +78,9 @@ type Options struct {
 	// goroutine and before the answer is written, so calls may be
 	// concurrent. The local emulator prints the codes with it.
 	OnSend func(Sent)
+	// Reports, when set, makes the fake push a delivery receipt for each
+	// successful send (see Reports).
+	Reports *Reports
 }
 
 // TestCredentials returns the key pair a Fake accepts when
@@ -135,6 +140,7 @@ type Fake struct {
 	businessStatus int
 	frequencyCode  string
 	onSend         func(Sent)
+	reports        *Reports
 
 	requests, sends, checks atomic.Int64
 	captchas                atomic.Int64
@@ -161,6 +167,7 @@ func NewHandler(o Options) *Fake {
 		businessStatus: o.BusinessErrorStatus,
 		frequencyCode:  "FREQUENCY_FAIL",
 		onSend:         o.OnSend,
+		reports:        o.Reports,
 		done:           make(chan struct{}),
 		nonces:         make(map[string]time.Time),
 		phones:         make(map[string]*phoneState),

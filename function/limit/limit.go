@@ -3,7 +3,8 @@
 // or within one process (Memory), and the "used" marks that make a
 // verification code single-use: the caller marks each code that passed
 // under its own key, and a marked key refuses a second mark; and the
-// idempotency records that let a retried request get the first one's answer.
+// idempotency records that let a retried request get the first one's answer;
+// and the records of each SMS (delivery receipts, recent sends and checks).
 //
 // Keys handed to a Store may contain phone numbers; the store never puts a
 // key into an error string.
@@ -85,6 +86,29 @@ type Store interface {
 
 	// Ping reports whether the store answers (readiness).
 	Ping(ctx context.Context) error
+
+	// Remaining is the number of events Allow would still count for rq at
+	// now (Rate.N less the events in its window), without counting one.
+	Remaining(ctx context.Context, now time.Time, rq Request) (int, error)
+
+	// PutNew stores each item's value under its key for ttl, unless the
+	// key holds a live value, which is left as it was (value and expiry);
+	// stored[i] reports whether items[i] was stored. Each key is atomic
+	// across processes sharing one Redis; of two items with one key in a
+	// call the first is stored.
+	PutNew(ctx context.Context, ttl time.Duration, items ...Item) (stored []bool, err error)
+
+	// Get returns the live values of keys written by PutNew, nil for a
+	// key that holds none.
+	Get(ctx context.Context, keys ...string) ([][]byte, error)
+
+	// Push adds val at the head of the list key, keeps its max newest
+	// values, and makes the whole list expire ttl from now.
+	Push(ctx context.Context, key string, val []byte, max int, ttl time.Duration) error
+
+	// List returns the values of the list key, newest first; none when
+	// it expired or was never pushed to.
+	List(ctx context.Context, key string) ([][]byte, error)
 
 	// Close releases the store's resources.
 	Close() error

@@ -54,6 +54,12 @@ type Memory struct {
 	idem      map[keyHash]*idemRecord // idempotency records by hashed key
 	idemSweep int                     // sweep idem when len(idem) reaches this
 
+	values     map[keyHash]value // values written once (PutNew)
+	valueSweep int               // sweep values when len(values) reaches this
+	lists      map[keyHash]*list // capped lists (Push)
+	listSweep  int               // sweep lists when len(lists) reaches this
+	listItems  int               // values in all lists: each is an entry
+
 	nextFullSweep time.Time // a full store sweeps again from then (m.now)
 }
 
@@ -104,10 +110,16 @@ func NewMemoryWith(o MemoryOptions) *Memory {
 		markSweep: minSweep,
 		idem:      make(map[keyHash]*idemRecord),
 		idemSweep: minSweep,
+
+		values:     make(map[keyHash]value),
+		valueSweep: minSweep,
+		lists:      make(map[keyHash]*list),
+		listSweep:  minSweep,
 	}
 }
 
-// hash names key (with the period perMs of a window, 0 for a mark).
+// hash names key (with the period perMs of a window; 0 for a mark or an
+// idempotency record, -1 for a value, -2 for a list).
 func (m *Memory) hash(key string, perMs int64) keyHash {
 	var per [8]byte
 	binary.LittleEndian.PutUint64(per[:], uint64(perMs))
@@ -122,8 +134,10 @@ func (m *Memory) hash(key string, perMs int64) keyHash {
 	return out
 }
 
-// entries is the number of entries held.
-func (m *Memory) entries() int { return len(m.logs) + len(m.marks) + len(m.idem) }
+// entries is the number of entries held; each value of a list is one.
+func (m *Memory) entries() int {
+	return len(m.logs) + len(m.marks) + len(m.idem) + len(m.values) + m.listItems
+}
 
 // room makes sure n more entries fit, sweeping every expired entry once the
 // store is full (at most once per fullSweepEvery); else it returns ErrFull.
@@ -140,6 +154,8 @@ func (m *Memory) room(n int, nowMs int64) error {
 	m.sweepLogs(nowMs)
 	m.sweepMarks(now)
 	m.sweepIdem(now)
+	m.sweepValues(now)
+	m.sweepLists(now)
 	if m.entries()+n > m.maxKeys {
 		return ErrFull
 	}
@@ -382,7 +398,11 @@ func (m *Memory) Reset() {
 	clear(m.logs)
 	clear(m.marks)
 	clear(m.idem)
+	clear(m.values)
+	clear(m.lists)
+	m.listItems = 0
 	m.logsSweep, m.markSweep, m.idemSweep = minSweep, minSweep, minSweep
+	m.valueSweep, m.listSweep = minSweep, minSweep
 	m.nextFullSweep = time.Time{}
 }
 

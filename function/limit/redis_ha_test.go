@@ -485,6 +485,21 @@ func aclStoreWorks(t *testing.T, s *Redis) {
 	if err := s.Release(bg, "j", cl.Token); err != nil {
 		t.Fatal(err)
 	}
+	if stored, err := s.PutNew(bg, time.Minute, Item{"r", []byte("v")}); err != nil || !stored[0] {
+		t.Fatalf("PutNew: %v, %v", stored, err)
+	}
+	if v, err := s.Get(bg, "r", "none"); err != nil || string(v[0]) != "v" || v[1] != nil {
+		t.Fatalf("Get: %q, %v", v, err)
+	}
+	if err := s.Push(bg, "l", []byte("x"), 3, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := s.List(bg, "l"); err != nil || len(l) != 1 {
+		t.Fatalf("List: %q, %v", l, err)
+	}
+	if n, err := s.Remaining(bg, at(0), k); err != nil || n != 0 {
+		t.Fatalf("Remaining: %d, %v", n, err)
+	}
 	if _, err := s.do(bg, "SET", "elsewhere", 1); err == nil || !strings.Contains(err.Error(), "NOPERM") {
 		t.Errorf("SET outside the prefix: %v, want NOPERM", err)
 	}

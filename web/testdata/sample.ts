@@ -1,6 +1,6 @@
 // A strict TypeScript page using smsverify.js through smsverify.d.ts. CI
 // type-checks it (tsc --strict --noEmit, web/dts_test.go); it is never run.
-import { check, getClientConfig, send, SmsVerifyError, startCountdown, type ErrorCode } from "../smsverify.js";
+import { check, getClientConfig, listAttempts, send, SmsVerifyError, startCountdown, type ErrorCode } from "../smsverify.js";
 
 const opts = { baseUrl: "https://sms.example.com" };
 
@@ -14,6 +14,8 @@ export async function verify(phone: string, code: string): Promise<string | null
     if (sent.replayed) console.log("answered from the idempotency record");
     const res = await check(phone, code, opts);
     if (res.Model.VerifyResult === "PASS") return res.Model.VerifyToken ?? null;
+    const left: number | undefined = res.Model.AttemptsLeft;
+    console.log(`${left ?? "?"} attempts left`);
     return null;
   } catch (err) {
     if (!(err instanceof SmsVerifyError)) throw err;
@@ -33,4 +35,11 @@ export async function verify(phone: string, code: string): Promise<string | null
     console.log(err.userMessage("en"), err.status, err.requestId);
     return null;
   }
+}
+
+// A server's support tool: what became of the SMS sent to phone.
+export async function delivery(phone: string, apiKey: string): Promise<string> {
+  const ans = await listAttempts(phone, { baseUrl: "https://sms.example.com", apiKey });
+  const last = ans.Attempts[0];
+  return last ? `${last.BizId}: ${last.Delivery ?? "test number"}, ${last.Checks} checks` : "none";
 }
