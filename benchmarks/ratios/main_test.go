@@ -52,8 +52,9 @@ func TestTable(t *testing.T) {
 		"| Function, TLS upstream: requests/s | 2361/s | 538/s | 4.39× | floor: 4153/s | 0.57× |",
 		"| Function, TLS upstream: heap allocated per request | 13.6 KB | 97.6 KB | 0.14× | floor: 14.7 KB | 0.93× |",
 		"| Function, TLS upstream: heap allocations per request | 148 | 846 | 0.17× | floor: 151 | 0.98× |",
-		"- Target, plain HTTP upstream: function CPU per request ≤ 1.1× the floor's: 1.20×, NOT met.",
-		"- Target, TLS upstream: function CPU per request ≤ 1.1× the floor's: 1.00×, met.",
+		"- Plain HTTP upstream: function CPU per request ÷ the floor's: 1.20×.",
+		"- Guard, TLS upstream: function CPU per request ≤ 1.25× the floor's: 1.00×, met.",
+		"- Guard, TLS upstream: function requests/s ≥ 4× the V3 SDK's: 4.39×, met.",
 	)
 }
 
@@ -65,7 +66,7 @@ func TestTableMissing(t *testing.T) {
 }
 
 // TestTableMedians: with several runs each figure is its median, and the
-// target is judged on the median of the per-run ratios, with their spread.
+// guard is judged on the median of the per-run ratios, with their spread.
 func TestTableMedians(t *testing.T) {
 	more := sample + `BenchmarkFunction/smsverify/http-2 1000 1 ns/op 140000 cpu-ns/op
 BenchmarkFunction/smsverify/tls-2 1000 1 ns/op 200000 cpu-ns/op
@@ -78,7 +79,18 @@ BenchmarkFunction/floor/tls-2 1000 1 ns/op 200000 cpu-ns/op
 `
 	wantTable(t, more,
 		"| Function, plain HTTP upstream: CPU per request | 120.0 µs | 464.9 µs | 0.26× | floor: 100.0 µs | 1.20× |",
-		"- Target, plain HTTP upstream: function CPU per request ≤ 1.1× the floor's: 1.20× (median of 3 runs, which gave 1.00–1.40×), NOT met.",
-		"- Target, TLS upstream: function CPU per request ≤ 1.1× the floor's: 1.00× (median of 3 runs, which gave 0.95–1.05×), met.",
+		"- Plain HTTP upstream: function CPU per request ÷ the floor's: 1.20× (median of 3 runs, which gave 1.00–1.40×).",
+		"- Guard, TLS upstream: function CPU per request ≤ 1.25× the floor's: 1.00× (median of 3 runs, which gave 0.95–1.05×), met.",
 	)
+}
+
+// TestGuardNotMet: a function using more than 1.25× the floor's CPU over
+// TLS is reported as NOT met.
+func TestGuardNotMet(t *testing.T) {
+	slow := strings.ReplaceAll(sample, "    181093 cpu-ns/op	     14700 srv-B/op",
+		"     90546 cpu-ns/op	     14700 srv-B/op")
+	if slow == sample {
+		t.Fatal("the sample has no floor TLS line to change")
+	}
+	wantTable(t, slow, "- Guard, TLS upstream: function CPU per request ≤ 1.25× the floor's: 2.00×, NOT met.")
 }
