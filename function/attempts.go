@@ -130,11 +130,9 @@ func (s *Service) recordSend(ctx context.Context, req *core.SendRequest, bizID s
 	}
 }
 
-// recordCheck pushes a judged check onto its number's log and says how
-// many judged checks are left for the number in the current window
-// (Model.AttemptsLeft). Like recordSend, a store failure only goes to the
-// access log; AttemptsLeft is then left out.
-func (s *Service) recordCheck(ctx context.Context, c caller, req *core.CheckRequest, ans *CheckAnswer, al *accessLog) {
+// recordCheck pushes a judged check onto its number's log. Like
+// recordSend, a store failure only goes to the access log.
+func (s *Service) recordCheck(ctx context.Context, req *core.CheckRequest, ans *CheckAnswer, al *accessLog) {
 	_, checks := s.attemptKeys(req.CountryCode, req.PhoneNumber)
 	rec := marshalRecord(checkRecord{At: s.now().UnixMilli(), SchemeName: req.SchemeName, Pass: ans.Model.VerifyResult == core.VerifyPass})
 	ctx, cancel := afterward(ctx)
@@ -142,13 +140,6 @@ func (s *Service) recordCheck(ctx context.Context, c caller, req *core.CheckRequ
 	if err := s.store.Push(ctx, checks, rec, maxAttemptChecks, s.cfg.AttemptsTTL); err != nil {
 		al.Err = errors.Join(al.Err, fmt.Errorf("attempts log: %w", err))
 	}
-	perNumber := s.checkLimits(c, req).reqs[0]
-	left, err := s.store.Remaining(ctx, s.now(), perNumber)
-	if err != nil {
-		al.Err = errors.Join(al.Err, fmt.Errorf("attempts left: %w", err))
-		return
-	}
-	ans.Model.AttemptsLeft = &left
 }
 
 // marshalRecord encodes a record; records always encode.

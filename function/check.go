@@ -21,14 +21,15 @@ func (s *Service) check(ctx context.Context, c caller, body []byte, al *accessLo
 	req := &p.CheckRequest
 	test := s.testNumber(req.PhoneNumber, al)
 	// judge is what a check costs before it is answered: the captcha (when
-	// asked for) and the check limits.
+	// asked for) and the check limits, which it leaves in l.
+	var l limitSet
 	judge := func(withCaptcha bool) *apiError {
 		if withCaptcha {
 			if e := s.checkCaptcha(ctx, c, captchaActionCheck, p.CaptchaVerifyParam, al); e != nil {
 				return e
 			}
 		}
-		l := s.checkLimits(c, req)
+		l = s.checkLimits(c, req)
 		return s.allow(ctx, &l)
 	}
 	ir := idemRequest{action: core.ActionCheck, params: req, cc: countryOf(req.CountryCode), phone: req.PhoneNumber}
@@ -53,7 +54,10 @@ func (s *Service) check(ctx context.Context, c caller, body []byte, al *accessLo
 		if e != nil {
 			return nil, e
 		}
-		s.recordCheck(ctx, c, req, ans, al)
+		s.recordCheck(ctx, req, ans, al)
+		if left, ok := l.leftOf(CodeCheckLimitPhone); ok {
+			ans.Model.AttemptsLeft = &left
+		}
 		return ans, nil
 	})
 }

@@ -98,9 +98,6 @@ func (downStore) Complete(context.Context, string, string, int, []byte, time.Dur
 	return errDown
 }
 func (downStore) Release(context.Context, string, string) error { return errDown }
-func (downStore) Remaining(context.Context, time.Time, limit.Request) (int, error) {
-	return 0, errDown
-}
 func (downStore) PutNew(context.Context, time.Duration, ...limit.Item) ([]bool, error) {
 	return nil, errDown
 }

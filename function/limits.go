@@ -10,11 +10,13 @@ import (
 )
 
 // limitSet is the set of limits one request takes: reqs[i] is refused with
-// the code names[i]. at is when allow took them.
+// the code names[i]. at is when allow took them, and left[i] what was then
+// left of reqs[i] (limit.Decision.Left).
 type limitSet struct {
 	reqs  []limit.Request
 	names []string
 	at    time.Time
+	left  []int
 }
 
 // add appends one limit and its refusal code.
@@ -43,12 +45,24 @@ func (s *Service) allow(ctx context.Context, l *limitSet) *apiError {
 		return storeDown(err)
 	}
 	if d.Allowed {
+		l.left = d.Left
 		return nil
 	}
 	code := l.names[d.Denied]
 	e := newError(code, limitMessages[code])
 	e.RetryAfter = d.RetryAfter
 	return e
+}
+
+// leftOf is what allow left of the limit refused with code, when the
+// store said.
+func (l *limitSet) leftOf(code string) (int, bool) {
+	for i, name := range l.names {
+		if name == code && i < len(l.left) {
+			return l.left[i], true
+		}
+	}
+	return 0, false
 }
 
 // refund gives back the slots allow took for l. It runs even when the

@@ -170,8 +170,15 @@ func (failingRecords) Push(context.Context, string, []byte, int, time.Duration) 
 	return errRecords
 }
 func (failingRecords) List(context.Context, string) ([][]byte, error) { return nil, errRecords }
-func (failingRecords) Remaining(context.Context, time.Time, limit.Request) (int, error) {
-	return 0, errRecords
+
+// silentLimits is a memory store whose allowed decisions do not say what is
+// left (Decision.Left), as another Store might not.
+type silentLimits struct{ *limit.Memory }
+
+func (s silentLimits) Allow(ctx context.Context, now time.Time, reqs ...limit.Request) (limit.Decision, error) {
+	d, err := s.Memory.Allow(ctx, now, reqs...)
+	d.Left = nil
+	return d, err
 }
 
 func TestRecordsStoreDown(t *testing.T) {
@@ -190,13 +197,14 @@ func TestRecordsStoreDown(t *testing.T) {
 		t.Fatalf("push event with the store down: %v", err)
 	}
 	// A send and a check still answer: the SMS went out, the code was
-	// judged; the access log says what was not recorded.
+	// judged (AttemptsLeft comes from the limits, which answered); the
+	// access log says what was not recorded.
 	_, m := e.do("POST", "/send", `{"PhoneNumber":"13800000001"}`)
 	if m["Code"] != CodeOK {
 		t.Fatalf("send: %v", m)
 	}
 	_, m = e.do("POST", "/check", `{"PhoneNumber":"13800000001","VerifyCode":"`+e.lastCode("13800000001")+`"}`)
-	if mod := m["Model"].(map[string]any); mod["VerifyResult"] != "PASS" || mod["AttemptsLeft"] != nil {
+	if mod := m["Model"].(map[string]any); mod["VerifyResult"] != "PASS" || mod["AttemptsLeft"] != float64(e.svc.cfg.CheckLimitPerPhone.N-1) {
 		t.Fatalf("check: %v", m)
 	}
 	if !strings.Contains(e.logs.String(), "attempts log: records down") {
@@ -204,6 +212,18 @@ func TestRecordsStoreDown(t *testing.T) {
 	}
 	if w, _ := e.do("GET", "/attempts?PhoneNumber=13800000001", "", "Authorization", "Bearer "+testKey); w.Code != 503 {
 		t.Errorf("GET /attempts with the store down: %d, want 503", w.Code)
+	}
+}
+
+// TestAttemptsLeftUnknown: a store whose decisions do not say what is left
+// gives a check answer without AttemptsLeft.
+func TestAttemptsLeftUnknown(t *testing.T) {
+	e := newEnv(t, func(c *Config, o *Options) { o.Store = silentLimits{limit.NewMemory()} })
+	w, m := e.do("POST", "/check", `{"PhoneNumber":"13800000001","VerifyCode":"0000"}`)
+	if mod, _ := m["Model"].(map[string]any); w.Code != 200 || mod == nil || mod["VerifyResult"] != "UNKNOWN" {
+		t.Fatalf("check: %d %v", w.Code, m)
+	} else if left, ok := mod["AttemptsLeft"]; ok {
+		t.Errorf("AttemptsLeft %v, want none", left)
 	}
 }
 

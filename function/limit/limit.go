@@ -31,15 +31,18 @@ type Request struct {
 // Decision is the outcome of Store.Allow.
 //
 // When Allowed is true every request was under its limit and one event was
-// counted against every key; Denied is then -1. When Allowed is false nothing
-// was counted against any key, Denied is the index of the first refused
-// Request and RetryAfter the time until that request would be allowed again:
-// positive and in whole milliseconds, the resolution at which stores keep
-// event times.
+// counted against every key; Denied is then -1, and Left[i] is the number of
+// events Allow would still count for reqs[i] after this call: Rate.N less
+// the events in its window, this call's counted (never below 0). When
+// Allowed is false nothing was counted against any key, Left is nil, Denied
+// is the index of the first refused Request and RetryAfter the time until
+// that request would be allowed again: positive and in whole milliseconds,
+// the resolution at which stores keep event times.
 type Decision struct {
 	Allowed    bool
 	Denied     int
 	RetryAfter time.Duration
+	Left       []int
 }
 
 // Store is the abuse-protection store shared by the service's handlers.
@@ -87,10 +90,6 @@ type Store interface {
 	// Ping reports whether the store answers (readiness).
 	Ping(ctx context.Context) error
 
-	// Remaining is the number of events Allow would still count for rq at
-	// now (Rate.N less the events in its window), without counting one.
-	Remaining(ctx context.Context, now time.Time, rq Request) (int, error)
-
 	// PutNew stores each item's value under its key for ttl, unless the
 	// key holds a live value, which is left as it was (value and expiry);
 	// stored[i] reports whether items[i] was stored. Each key is atomic
@@ -117,8 +116,9 @@ type Store interface {
 // errEmptyKey is returned for a request or mark without a key.
 var errEmptyKey = errors.New("limit: empty key")
 
-// allowedDecision is the Decision for an allowed call.
-func allowedDecision() Decision { return Decision{Allowed: true, Denied: -1} }
+// allowedDecision is the Decision for an allowed call, with what is left
+// of each request.
+func allowedDecision(left []int) Decision { return Decision{Allowed: true, Denied: -1, Left: left} }
 
 // checkRequests validates reqs before any store is touched.
 func checkRequests(reqs []Request) error {

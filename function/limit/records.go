@@ -256,22 +256,9 @@ redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1
 `
 
-// remainingLua: KEYS[1] a window (allowScript's hash of stamp → count);
-// ARGV now and Per in ms. It returns the events in the window at now.
-const remainingLua = `
-local now, per = tonumber(ARGV[1]), tonumber(ARGV[2])
-local flat = redis.call('HGETALL', KEYS[1])
-local c = 0
-for j = 1, #flat, 2 do
-  if tonumber(flat[j]) > now - per then c = c + tonumber(flat[j+1]) end
-end
-return c
-`
-
 var (
-	putNewScript    = redis.NewScript(putNewLua)
-	pushScript      = redis.NewScript(pushLua)
-	remainingScript = redis.NewScript(remainingLua)
+	putNewScript = redis.NewScript(putNewLua)
+	pushScript   = redis.NewScript(pushLua)
 )
 
 // byteSlices reads a reply of bulk strings, nil for a nil one.
@@ -388,38 +375,4 @@ func (r *Redis) List(ctx context.Context, key string) ([][]byte, error) {
 		return nil, fmt.Errorf("limit: redis list: %w", err)
 	}
 	return res, nil
-}
-
-// Remaining implements Store.
-func (m *Memory) Remaining(ctx context.Context, now time.Time, rq Request) (int, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, fmt.Errorf("limit: remaining: %w", err)
-	}
-	if err := checkRequests([]Request{rq}); err != nil {
-		return 0, err
-	}
-	perMs := rq.Rate.Per.Milliseconds()
-	id := m.hash(rq.Key, perMs)
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	w := m.logs[id]
-	return max(rq.Rate.N-int(count(prune(w.stamps, now.UnixMilli()-perMs))), 0), nil
-}
-
-// Remaining implements Store: the events in the window are those of the
-// stamps after now-Per, as allowScript keeps them.
-func (r *Redis) Remaining(ctx context.Context, now time.Time, rq Request) (int, error) {
-	if err := checkRequests([]Request{rq}); err != nil {
-		return 0, err
-	}
-	perMs := rq.Rate.Per.Milliseconds()
-	v, err := r.run(ctx, remainingScript, []string{r.logKey(rq.Key, perMs)}, now.UnixMilli(), perMs)
-	if err != nil {
-		return 0, fmt.Errorf("limit: redis remaining: %w", err)
-	}
-	n, ok := v.(int64)
-	if !ok {
-		return 0, fmt.Errorf("limit: redis remaining: unexpected reply type %T", v)
-	}
-	return max(rq.Rate.N-int(n), 0), nil
 }

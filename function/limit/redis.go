@@ -20,13 +20,14 @@ import (
 //
 // KEYS are the windows: hashes of stamp (ms, see ExactN) → event count.
 // ARGV[1] is now in ms; ARGV[3i-1], ARGV[3i], ARGV[3i+1] are N, Per (ms) and
-// the bucket width (ms) of KEYS[i]. It returns {1, 0, 0} when every window
-// had room (one event counted in each), else {0, i, retryMs} for the first
-// full window i, having counted nothing. Its only writes before the
+// the bucket width (ms) of KEYS[i]. It returns {1, 0, 0, left...} when
+// every window had room (one event counted in each; left[i] is N less the
+// events then in window i, see Decision.Left), else {0, i, retryMs} for the
+// first full window i, having counted nothing. Its only writes before the
 // decision drop stamps that left their window.
 var allowScript = redis.NewScript(`
 local now = tonumber(ARGV[1])
-local pending, stamps = {}, {}
+local pending, stamps, before = {}, {}, {}
 for i = 1, #KEYS do
   local key = KEYS[i]
   local limit = tonumber(ARGV[3*i-1])
@@ -57,7 +58,9 @@ for i = 1, #KEYS do
     return {0, i, at + per - now}
   end
   pending[key] = p + 1
+  before[i] = c
 end
+local out = {1, 0, 0}
 for i = 1, #KEYS do
   local key = KEYS[i]
   redis.call('HINCRBY', key, stamps[i], 1)
@@ -65,8 +68,9 @@ for i = 1, #KEYS do
   if redis.call('PTTL', key) < ttl then
     redis.call('PEXPIRE', key, ttl)
   end
+  out[3+i] = math.max(tonumber(ARGV[3*i-1]) - before[i] - pending[key], 0)
 end
-return {1, 0, 0}
+return out
 `)
 
 // refundScript takes one event at ARGV[1] (ms) back from each window in
@@ -492,7 +496,7 @@ func (r *Redis) Allow(ctx context.Context, now time.Time, reqs ...Request) (Deci
 		return Decision{}, err
 	}
 	if len(reqs) == 0 {
-		return allowedDecision(), nil
+		return allowedDecision([]int{}), nil
 	}
 	keys := make([]string, len(reqs))
 	args := make([]any, 1+3*len(reqs))
@@ -507,11 +511,18 @@ func (r *Redis) Allow(ctx context.Context, now time.Time, reqs ...Request) (Deci
 		return Decision{}, fmt.Errorf("limit: redis allow: %w", err)
 	}
 	res, err := int64s(v)
-	if err != nil || len(res) != 3 {
+	if err != nil || len(res) < 3 {
 		return Decision{}, fmt.Errorf("limit: redis allow: unexpected reply %v", v)
 	}
 	if res[0] == 1 {
-		return allowedDecision(), nil
+		if len(res) != 3+len(reqs) {
+			return Decision{}, fmt.Errorf("limit: redis allow: unexpected reply %v", res)
+		}
+		left := make([]int, len(reqs))
+		for i, n := range res[3:] {
+			left[i] = int(n)
+		}
+		return allowedDecision(left), nil
 	}
 	i, retry := int(res[1])-1, res[2]
 	if i < 0 || i >= len(reqs) || retry <= 0 {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -116,7 +118,7 @@ func testStore(t *testing.T, newHarness func(t *testing.T) harness) {
 			nowMs += rng.Int64N(2500)
 			want := referenceAllow(ref, reqs, nowMs)
 			got := allow(t, s, time.UnixMilli(nowMs), reqs...)
-			if got != want {
+			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("step %d at +%dms: got %+v, want %+v", step, nowMs-t0.UnixMilli(), got, want)
 			}
 			if got.Allowed {
@@ -151,7 +153,7 @@ func testStore(t *testing.T, newHarness func(t *testing.T) harness) {
 			nowMs += rng.Int64N(60)
 			want := roundedAllow(rounded, reqs, nowMs)
 			got := allow(t, s, time.UnixMilli(nowMs), reqs...)
-			if got != want {
+			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("step %d at +%dms: got %+v, want %+v", step, nowMs-t0.UnixMilli(), got, want)
 			}
 			ex := referenceAllow(exact, reqs, nowMs)
@@ -241,6 +243,33 @@ func testStore(t *testing.T, newHarness func(t *testing.T) harness) {
 	t.Run("NoRequests", func(t *testing.T) {
 		s := newHarness(t).store
 		wantAllowed(t, allow(t, s, at(0)))
+	})
+
+	t.Run("Left", func(t *testing.T) {
+		// An allowed call says what is left of each request's window
+		// after it; refunds and events leaving the window give back.
+		s := newHarness(t).store
+		k, g := req("check:phone:x", "3/1m"), req("check:ip:y", "10/1h")
+		wantLeft := func(d Decision, want ...int) {
+			t.Helper()
+			wantAllowed(t, d)
+			if !slices.Equal(d.Left, want) {
+				t.Fatalf("Left %v, want %v", d.Left, want)
+			}
+		}
+		wantLeft(allow(t, s, at(0), k, g), 2, 9)
+		wantLeft(allow(t, s, at(10*time.Second), k), 1)
+		wantLeft(allow(t, s, at(20*time.Second), k, g), 0, 8)
+		if d := allow(t, s, at(30*time.Second), k, g); d.Allowed || d.Left != nil {
+			t.Fatalf("full: %+v, want refused with no Left", d)
+		}
+		refund(t, s, at(20*time.Second), k)
+		wantLeft(allow(t, s, at(30*time.Second), g, k), 7, 0)
+		// The first event leaves the window exactly a minute after it.
+		wantLeft(allow(t, s, at(time.Minute), k), 0)
+		// One window named twice in a call: both see both events.
+		wantLeft(allow(t, s, at(0), req("k2", "3/1m"), req("k2", "3/1m")), 1, 1)
+		wantLeft(allow(t, s, at(0)))
 	})
 
 	t.Run("InvalidRequests", func(t *testing.T) {
@@ -515,27 +544,7 @@ func testStore(t *testing.T, newHarness func(t *testing.T) harness) {
 // it counts the events in (now-Per, now] and searches for the retry time
 // one millisecond at a time.
 func referenceAllow(logs [][]int64, reqs []Request, nowMs int64) Decision {
-	inWindow := func(log []int64, perMs, t int64) int {
-		n := 0
-		for _, e := range log {
-			if e > t-perMs && e <= t {
-				n++
-			}
-		}
-		return n
-	}
-	for i, rq := range reqs {
-		perMs := rq.Rate.Per.Milliseconds()
-		if inWindow(logs[i], perMs, nowMs) < rq.Rate.N {
-			continue
-		}
-		for d := int64(1); ; d++ {
-			if inWindow(logs[i], perMs, nowMs+d) < rq.Rate.N {
-				return Decision{Denied: i, RetryAfter: time.Duration(d) * time.Millisecond}
-			}
-		}
-	}
-	return Decision{Allowed: true, Denied: -1}
+	return modelAllow(logs, reqs, nowMs, func(e, t, perMs int64) bool { return e > t-perMs && e <= t })
 }
 
 // roundedAllow is the naive model of Allow over logs of event stamps at
@@ -543,18 +552,28 @@ func referenceAllow(logs [][]int64, reqs []Request, nowMs int64) Decision {
 // now-Per (a stamp may lie ahead of now) and searches for the retry time
 // one millisecond at a time.
 func roundedAllow(logs [][]int64, reqs []Request, nowMs int64) Decision {
+	return modelAllow(logs, reqs, nowMs, func(e, t, perMs int64) bool { return e > t-perMs })
+}
+
+// modelAllow is the naive model of Allow over logs[i], the events of
+// reqs[i]: counts says whether event e is in the window of length perMs
+// at t. When it allows, Left[i] is N less the events then in window i,
+// the new one included.
+func modelAllow(logs [][]int64, reqs []Request, nowMs int64, counts func(e, t, perMs int64) bool) Decision {
 	inWindow := func(log []int64, perMs, t int64) int {
 		n := 0
 		for _, e := range log {
-			if e > t-perMs {
+			if counts(e, t, perMs) {
 				n++
 			}
 		}
 		return n
 	}
+	left := make([]int, len(reqs))
 	for i, rq := range reqs {
 		perMs := rq.Rate.Per.Milliseconds()
-		if inWindow(logs[i], perMs, nowMs) < rq.Rate.N {
+		if c := inWindow(logs[i], perMs, nowMs); c < rq.Rate.N {
+			left[i] = rq.Rate.N - c - 1
 			continue
 		}
 		for d := int64(1); ; d++ {
@@ -563,7 +582,7 @@ func roundedAllow(logs [][]int64, reqs []Request, nowMs int64) Decision {
 			}
 		}
 	}
-	return Decision{Allowed: true, Denied: -1}
+	return Decision{Allowed: true, Denied: -1, Left: left}
 }
 
 func wantUsed(t *testing.T, s Store, key string, want bool) {
