@@ -12,7 +12,7 @@ import (
 func TestMemoryStoreFullFailsClosed(t *testing.T) {
 	e := newEnv(t, func(c *Config, _ *Options) {
 		setLimits(c)
-		c.LimitMemoryMaxKeys = 5 // one send: its number, its address, the global budget, its send time, its attempts log
+		c.LimitMemoryMaxKeys = 4 // one send: its number, its address, the global budget, its attempts log
 	})
 	w, m := e.from(ipA, "/send", sendJSON(phone(0)))
 	ok(t, "first send", w, m)

@@ -215,6 +215,29 @@ func TestRecordsStoreDown(t *testing.T) {
 	}
 }
 
+// unlistable is a memory store whose lists can be pushed to but not read.
+type unlistable struct{ *limit.Memory }
+
+func (unlistable) List(context.Context, string) ([][]byte, error) { return nil, errRecords }
+
+// TestFrequencyRetryAfterStoreDown: when the attempts log cannot be read,
+// Alibaba's FREQUENCY_FAIL keeps the whole Interval as its Retry-After
+// (the bound), and the access log says why.
+func TestFrequencyRetryAfterStoreDown(t *testing.T) {
+	e := newEnv(t, func(c *Config, o *Options) { o.Store = unlistable{limit.NewMemory()} })
+	p := phone(1)
+	w, m := e.from(ipA, "/send", sendJSON(p))
+	ok(t, "send", w, m)
+	e.advance(5 * time.Second)
+	w, m = e.from(ipA, "/send", sendJSON(p))
+	if got := refused(t, "5 s into the Interval", w, m, "FREQUENCY_FAIL"); got != 60 {
+		t.Fatalf("Retry-After %d, want 60", got)
+	}
+	if !strings.Contains(e.logs.String(), "records down") {
+		t.Errorf("the log does not say the attempts log failed:\n%s", e.logs)
+	}
+}
+
 // TestAttemptsLeftUnknown: a store whose decisions do not say what is left
 // gives a check answer without AttemptsLeft.
 func TestAttemptsLeftUnknown(t *testing.T) {

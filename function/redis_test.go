@@ -363,12 +363,14 @@ func clientCommands(t testing.TB, c *redis.Client) int64 {
 	return n
 }
 
-// TestRedisRoundTrips: a send takes three round trips to Redis (the limit
-// script before Alibaba; then the accepted send's time, which a later
-// FREQUENCY_FAIL's Retry-After reads, and its entry in the attempts log),
-// a check three (the limits, whose answer carries AttemptsLeft; the used
-// mark; its entry in the attempts log) and a check that passes four (and
-// the mark), once the scripts are cached.
+// TestRedisRoundTrips: a send takes two round trips to Redis (the limit
+// script before Alibaba, then the accepted send's entry in the attempts
+// log, which a later FREQUENCY_FAIL's Retry-After reads), a check three
+// (the limits, whose answer carries AttemptsLeft; the used mark; its entry
+// in the attempts log) and a check that passes four (and the mark), once
+// the scripts are cached. A send Alibaba refuses with FREQUENCY_FAIL, the
+// rare path, takes three: the limits, the global slot given back, and the
+// attempts log read for its Retry-After.
 func TestRedisRoundTrips(t *testing.T) {
 	url := privateRedis(t)
 	c, err := redistest.Conn(url)
@@ -395,11 +397,14 @@ func TestRedisRoundTrips(t *testing.T) {
 	// Warm the script cache (a first EVALSHA falls back to EVAL).
 	w, m := e.from(ipA, "/send", sendJSON(phone(1)))
 	ok(t, "send", w, m)
+	w, m = e.from(ipA, "/send", sendJSON(phone(1)))
+	refused(t, "resend", w, m, "FREQUENCY_FAIL")
 	w, m = e.from(ipA, "/check", checkJSON(phone(1), "0000"))
 	ok(t, "check", w, m)
-	trips("send", "/send", sendJSON(phone(2)), "", 3)
+	trips("send", "/send", sendJSON(phone(2)), "", 2)
 	trips("a wrong check", "/check", checkJSON(phone(2), "0000"), "", 3)
 	trips("a passing check", "/check", checkJSON(phone(2), e.lastCode(phone(2))), "", 4)
+	trips("a resend", "/send", sendJSON(phone(2)), "FREQUENCY_FAIL", 3)
 }
 
 // TestConcurrentSendsCluster: two instances configured for a 3-master
@@ -430,7 +435,7 @@ func TestConcurrentSendsCluster(t *testing.T) {
 }
 
 // BenchmarkRedisRoundTrips reports the round trips to Redis of a public
-// send and of a wrong check (trips/send, trips/check: 3 and 3, see
+// send and of a wrong check (trips/send, trips/check: 2 and 3, see
 // TestRedisRoundTrips), counted by the server, with a private
 // redis-server, and the time of a send and a check.
 func BenchmarkRedisRoundTrips(b *testing.B) {

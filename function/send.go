@@ -3,11 +3,9 @@ package function
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"smsverify/core"
-	"smsverify/function/limit"
 )
 
 // send runs SendSmsVerifyCode for c with the parameters in body, in steps:
@@ -41,8 +39,6 @@ func (s *Service) send(ctx context.Context, c caller, body []byte, al *accessLog
 		} else if ans, e = s.sendUpstream(ctx, c, req, al); e != nil {
 			s.refundSend(ctx, &l, e)
 			s.intervalLeft(ctx, req, e)
-		} else if err := s.markSent(ctx, req); err != nil && al.Err == nil {
-			al.Err = fmt.Errorf("send time not recorded: %w", err)
 		}
 		if e != nil {
 			return nil, e
@@ -96,44 +92,32 @@ func (s *Service) refundSend(ctx context.Context, l *limitSet, e *apiError) {
 	}
 }
 
-// sentLimit is a window holding the time of the last send to a number
-// with this Interval: one event, living as long as the Interval, so that
-// Allow on it answers the time left when Alibaba refuses a send within it.
-func (s *Service) sentLimit(req *core.SendRequest) limit.Request {
-	return limit.Request{Key: "send:last:" + s.secureHash(countryOf(req.CountryCode), req.PhoneNumber),
-		Rate: limit.Rate{N: 1, Per: time.Duration(intervalOf(req)) * time.Second}}
-}
-
-// markSent records a send that Alibaba accepted in the number's sentLimit.
-// A number that still holds an event there (a trusted caller shortened the
-// Interval) keeps it: Alibaba decided.
-func (s *Service) markSent(ctx context.Context, req *core.SendRequest) error {
-	_, err := s.store.Allow(ctx, s.now(), s.sentLimit(req))
-	return err
-}
-
 // intervalLeft makes the Retry-After of Alibaba's FREQUENCY_FAIL the time
 // left of the Interval rather than all of it, when this service (or its
-// shared store) sent the number's last code: Allow on the sentLimit is then
-// refused with that time. Otherwise (the send was elsewhere, or the store
-// forgot it) the probe is given back and the whole Interval stays, an upper
-// bound. A store failure keeps the Interval too.
+// shared store) sent the number's last code: the attempts log holds the
+// time of every send Alibaba accepted (recordSend; a test number's sends
+// never reached it and do not count). Otherwise (no send within the
+// Interval there: it was elsewhere, or the log forgot it) the whole
+// Interval stays, an upper bound. A store failure keeps the Interval too.
 func (s *Service) intervalLeft(ctx context.Context, req *core.SendRequest, e *apiError) {
 	if !core.IsFrequencyFail(e.cause) {
 		return
 	}
-	sent := s.sentLimit(req)
-	probe := limitSet{reqs: []limit.Request{sent}, at: s.now()}
-	d, err := s.store.Allow(ctx, probe.at, sent)
-	switch {
-	case err != nil:
+	sends, _ := s.attemptKeys(req.CountryCode, req.PhoneNumber)
+	raw, err := s.store.List(ctx, sends)
+	if err != nil {
 		e.cause = errors.Join(e.cause, err)
-	case d.Allowed:
-		if err := s.refund(ctx, &probe); err != nil {
-			e.cause = errors.Join(e.cause, err)
+		return
+	}
+	interval := time.Duration(intervalOf(req)) * time.Second
+	var last int64 // the newest send Alibaba accepted, Unix ms
+	for _, sr := range decodeRecords[sendRecord](raw) {
+		if !sr.Test {
+			last = max(last, sr.At)
 		}
-	case d.RetryAfter > 0:
-		e.RetryAfter = min(d.RetryAfter, sent.Rate.Per)
+	}
+	if left := time.UnixMilli(last).Add(interval).Sub(s.now()); left > 0 {
+		e.RetryAfter = min(left, interval)
 	}
 }
 
