@@ -14,8 +14,8 @@ import (
 // minSweep is the map size below which Memory never sweeps.
 const minSweep = 1024
 
-// DefaultMemoryMaxKeys is the number of entries (windows, used marks and
-// idempotency records) a Memory holds unless told otherwise: at about 100
+// DefaultMemoryMaxKeys is the number of entries (windows, used marks,
+// idempotency records, written-once values and each item of a list) a Memory holds unless told otherwise: at about 100
 // bytes for a window with one event, a few hundred for a full per-address
 // window and at most about 2 KB for any window (see ExactN), it keeps the
 // store within about 50 MB of a 128 MB instance for the usual mix, leaving

@@ -287,17 +287,11 @@ func Conn(url string) (*redis.Client, error) {
 // Keys returns the keys on c that match pattern.
 func Keys(c redis.Cmdable, pattern string) ([]string, error) {
 	var keys []string
-	var cursor uint64
-	for {
-		batch, next, err := c.Scan(context.Background(), cursor, pattern, 1000).Result()
-		if err != nil {
-			return nil, err
-		}
-		keys = append(keys, batch...)
-		if cursor = next; cursor == 0 {
-			return keys, nil
-		}
+	it := c.Scan(context.Background(), 0, pattern, 1000).Iterator()
+	for it.Next(context.Background()) {
+		keys = append(keys, it.Val())
 	}
+	return keys, it.Err()
 }
 
 // DeleteKeys deletes the keys on the Redis at url that match pattern.

@@ -18,8 +18,7 @@ import (
 
 // Files is what Write wrote.
 type Files struct {
-	Cert, Key string         // the paths of cert.pem and key.pem
-	Roots     *x509.CertPool // holds the certificate: a client's roots
+	Cert, Key string // the paths of cert.pem and key.pem
 }
 
 // Write writes cert.pem and key.pem into dir: a self-signed certificate,
@@ -55,12 +54,7 @@ func Write(dir string, hosts ...string) (Files, error) {
 	if err != nil {
 		return Files{}, err
 	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return Files{}, err
-	}
-	f := Files{Cert: filepath.Join(dir, "cert.pem"), Key: filepath.Join(dir, "key.pem"), Roots: x509.NewCertPool()}
-	f.Roots.AddCert(cert)
+	f := Files{Cert: filepath.Join(dir, "cert.pem"), Key: filepath.Join(dir, "key.pem")}
 	if err := os.WriteFile(f.Cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
 		return Files{}, err
 	}
