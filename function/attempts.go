@@ -116,28 +116,28 @@ func (s *Service) attemptKeys(cc, phone string) (sends, checks string) {
 	return "attempts:" + h, "checks:" + h
 }
 
-// recordSend pushes a send that succeeded onto its number's log. It runs
-// even when the caller has gone, and a failure only goes to the access
-// log: the SMS is sent, the answer must say so.
+// recordSend pushes a send that succeeded onto its number's log.
 func (s *Service) recordSend(ctx context.Context, req *core.SendRequest, bizID string, test bool, al *accessLog) {
 	sends, _ := s.attemptKeys(req.CountryCode, req.PhoneNumber)
-	rec := marshalRecord(sendRecord{BizID: bizID, At: s.now().UnixMilli(), TemplateCode: req.TemplateCode,
-		SchemeName: req.SchemeName, OutID: req.OutID, Test: test})
-	ctx, cancel := afterward(ctx)
-	defer cancel()
-	if err := s.store.Push(ctx, sends, rec, maxAttempts, s.cfg.AttemptsTTL); err != nil {
-		al.Err = errors.Join(al.Err, fmt.Errorf("attempts log: %w", err))
-	}
+	s.pushRecord(ctx, sends, sendRecord{BizID: bizID, At: s.now().UnixMilli(), TemplateCode: req.TemplateCode,
+		SchemeName: req.SchemeName, OutID: req.OutID, Test: test}, maxAttempts, al)
 }
 
-// recordCheck pushes a judged check onto its number's log. Like
-// recordSend, a store failure only goes to the access log.
+// recordCheck pushes a judged check onto its number's log.
 func (s *Service) recordCheck(ctx context.Context, req *core.CheckRequest, ans *CheckAnswer, al *accessLog) {
 	_, checks := s.attemptKeys(req.CountryCode, req.PhoneNumber)
-	rec := marshalRecord(checkRecord{At: s.now().UnixMilli(), SchemeName: req.SchemeName, Pass: ans.Model.VerifyResult == core.VerifyPass})
+	s.pushRecord(ctx, checks, checkRecord{At: s.now().UnixMilli(), SchemeName: req.SchemeName,
+		Pass: ans.Model.VerifyResult == core.VerifyPass}, maxAttemptChecks, al)
+}
+
+// pushRecord pushes rec onto the log at key, keeping its max newest. It
+// runs even when the caller has gone, and a failure only goes to the
+// access log: what the record tells of already happened, and the answer
+// must say so.
+func (s *Service) pushRecord(ctx context.Context, key string, rec any, max int, al *accessLog) {
 	ctx, cancel := afterward(ctx)
 	defer cancel()
-	if err := s.store.Push(ctx, checks, rec, maxAttemptChecks, s.cfg.AttemptsTTL); err != nil {
+	if err := s.store.Push(ctx, key, marshalRecord(rec), max, s.cfg.AttemptsTTL); err != nil {
 		al.Err = errors.Join(al.Err, fmt.Errorf("attempts log: %w", err))
 	}
 }
@@ -158,10 +158,7 @@ type attemptsQuery struct {
 // serveAttempts answers GET /attempts?PhoneNumber=…[&CountryCode=…][&BizId=…]
 // for trusted callers.
 func (s *Service) serveAttempts(ctx context.Context, w http.ResponseWriter, r *http.Request, al *accessLog) *apiError {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		return s.methodNotAllowed(w.Header(), "GET, HEAD")
-	}
-	if e := s.trustedOnly(r, al); e != nil {
+	if e := s.trustedGet(w, r, al); e != nil {
 		return e
 	}
 	var q attemptsQuery

@@ -200,15 +200,30 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {
 			return nil, newError(CodeUnsupportedMedia, "Content-Type must be application/json")
 		}
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	return readLimited(w, r, MaxBodyBytes, CodeBodyTooLarge, "body is larger than "+strconv.Itoa(MaxBodyBytes)+" bytes")
+}
+
+// readLimited reads r's body up to limit bytes; a longer one is refused
+// with tooLarge and msg.
+func readLimited(w http.ResponseWriter, r *http.Request, limit int64, tooLarge, msg string) ([]byte, *apiError) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe):
-		return nil, newError(CodeBodyTooLarge, "body is larger than "+strconv.Itoa(MaxBodyBytes)+" bytes")
+		return nil, newError(tooLarge, msg)
 	case err != nil:
 		return nil, newError(CodeInvalidJSON, "could not read the body")
 	}
 	return body, nil
+}
+
+// trustedGet admits GET and HEAD from trusted callers only: the routes
+// that answer what only a backend may read.
+func (s *Service) trustedGet(w http.ResponseWriter, r *http.Request, al *accessLog) *apiError {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return s.methodNotAllowed(w.Header(), "GET, HEAD")
+	}
+	return s.trustedOnly(r, al)
 }
 
 // authenticate makes a caller trusted when it presents a key from API_KEYS.

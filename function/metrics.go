@@ -111,10 +111,7 @@ func checkResult(a *accessLog) string {
 
 // serveMetrics answers GET /metrics, for trusted callers.
 func (s *Service) serveMetrics(w http.ResponseWriter, r *http.Request, al *accessLog) *apiError {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		return s.methodNotAllowed(w.Header(), "GET, HEAD")
-	}
-	if e := s.trustedOnly(r, al); e != nil {
+	if e := s.trustedGet(w, r, al); e != nil {
 		return e
 	}
 	al.Code, al.Status = CodeOK, http.StatusOK

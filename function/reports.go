@@ -5,8 +5,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -78,13 +76,9 @@ func (s *Service) serveReports(ctx context.Context, w http.ResponseWriter, r *ht
 	if !s.reportTokenOK(r.URL.Query()["token"]) {
 		return newError(CodeUnauthorized, "wrong or missing token")
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxReportBytes))
-	var mbe *http.MaxBytesError
-	switch {
-	case errors.As(err, &mbe):
-		return newError(CodeInvalidParameters, "a push must be at most "+strconv.Itoa(maxReportBytes)+" bytes")
-	case err != nil:
-		return newError(CodeInvalidJSON, "could not read the body")
+	body, e := readLimited(w, r, maxReportBytes, CodeInvalidParameters, "a push must be at most "+strconv.Itoa(maxReportBytes)+" bytes")
+	if e != nil {
+		return e
 	}
 	if e := s.storeReports(ctx, body, al); e != nil {
 		return e
@@ -100,8 +94,8 @@ func (s *Service) reportTokenOK(vals []string) bool {
 	if len(vals) != 1 {
 		return false
 	}
-	got, want := sha256.Sum256([]byte(vals[0])), sha256.Sum256([]byte(s.cfg.ReportToken))
-	return subtle.ConstantTimeCompare(got[:], want[:]) == 1
+	got := sha256.Sum256([]byte(vals[0]))
+	return subtle.ConstantTimeCompare(got[:], s.reportToken[:]) == 1
 }
 
 // invokeReports answers the DeliveryReport event.

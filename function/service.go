@@ -66,15 +66,17 @@ type Service struct {
 	store  limit.Store
 	tokens *verifytoken.Issuer // nil unless VERIFY_TOKEN_SECRET or VERIFY_TOKEN_PRIVATE_KEY is set
 	// hashers holds HMAC-SHA256 hashes keyed with LIMIT_KEY_SECRET, which
-	// name phones in the limit store, so that secureHash does not key a new
-	// one per request.
+	// name phones and client addresses in the limit store, so that
+	// secureHash does not key a new one per request.
 	hashers sync.Pool
 	captcha captcha.Verifier // nil unless CAPTCHA_PROVIDER is set
 	apiKeys [][sha256.Size]byte
-	proxies []netip.Prefix
-	origins origins
-	refused refusedLog // refused CORS origins, logged once a minute each
-	now     func() time.Time
+	// reportToken is REPORT_TOKEN's SHA-256, compared with each push's.
+	reportToken [sha256.Size]byte
+	proxies     []netip.Prefix
+	origins     origins
+	refused     refusedLog // refused CORS origins, logged once a minute each
+	now         func() time.Time
 
 	testNumbers  map[string]string // SMS_TEST_NUMBERS: number → fixed code
 	clientConfig []byte            // the GET /client-config answer, fixed by the Config
@@ -100,6 +102,7 @@ func New(cfg Config, o Options) (*Service, error) {
 	for _, k := range cfg.APIKeys {
 		s.apiKeys = append(s.apiKeys, sha256.Sum256([]byte(k)))
 	}
+	s.reportToken = sha256.Sum256([]byte(cfg.ReportToken))
 	s.proxies, _ = cfg.trustedProxies() // validated above
 	var notes []string
 	s.origins, notes, _ = parseOrigins(cfg.CORSAllowedOrigins) // validated above
