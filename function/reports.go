@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"smsverify/core"
 	"smsverify/function/limit"
 )
 
@@ -36,9 +37,6 @@ const minReportTokenLen = 32
 
 // reportsOK is the answer Alibaba expects, to the byte.
 var reportsOK = []byte(`{"code":0,"msg":"接收成功"}`)
-
-// chinaTime is the zone of the receipts' times (UTC+8, no daylight saving).
-var chinaTime = time.FixedZone("CST", 8*60*60)
 
 // receipt is one element of a push. phone_number (perhaps masked) is
 // neither kept nor logged: BizId is the join.
@@ -126,7 +124,7 @@ func (s *Service) storeReports(ctx context.Context, body []byte, al *accessLog) 
 	items := make([]limit.Item, len(rs))
 	for i, rc := range rs {
 		rec := receiptRecord{Success: *rc.Success, Code: rc.ErrCode}
-		if t, err := time.ParseInLocation(time.DateTime, rc.ReportTime, chinaTime); err == nil {
+		if t, err := time.ParseInLocation(time.DateTime, rc.ReportTime, core.ChinaTime); err == nil {
 			rec.At = t.UnixMilli()
 		}
 		items[i] = limit.Item{Key: receiptKey(rc.BizID), Value: marshalRecord(rec)}

@@ -218,8 +218,7 @@ func (f *Fake) serveSend(w http.ResponseWriter, r *http.Request, v url.Values, n
 	code, message, err := f.record(&s, req, now)
 	switch {
 	case err != nil:
-		writeGateway(w, r, &gatewayError{http.StatusInternalServerError, "InternalError",
-			"The request processing has failed due to some unknown error, exception or failure."})
+		f.serveFault(w, r, FaultInternal)
 		return
 	case code != "":
 		f.writeBusiness(w, code, message)

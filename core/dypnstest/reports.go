@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"smsverify/core"
 )
 
 // Reports configure the delivery receipts a Fake pushes, as Alibaba's
@@ -58,16 +60,13 @@ const (
 	FailCode      = "MK:0001"
 )
 
-// chinaTime is the zone of receipt times.
-var chinaTime = time.FixedZone("CST", 8*60*60)
-
 // reportTimeout bounds a push with the default client.
 const reportTimeout = 5 * time.Second
 
 // receiptFor builds the receipt of s, reported at at.
 func (r *Reports) receiptFor(s Sent, at time.Time) Receipt {
-	rc := Receipt{PhoneNumber: s.PhoneNumber, SendTime: s.At.In(chinaTime).Format(time.DateTime),
-		ReportTime: at.In(chinaTime).Format(time.DateTime), Success: true, ErrCode: DeliveredCode,
+	rc := Receipt{PhoneNumber: s.PhoneNumber, SendTime: s.At.In(core.ChinaTime).Format(time.DateTime),
+		ReportTime: at.In(core.ChinaTime).Format(time.DateTime), Success: true, ErrCode: DeliveredCode,
 		ErrMsg: "用户接收成功", SmsSize: "1", BizID: s.BizID, OutID: s.OutID}
 	if slices.Contains(r.FailNumbers, s.PhoneNumber) {
 		rc.Success, rc.ErrCode, rc.ErrMsg = false, FailCode, "用户停机或关机"
