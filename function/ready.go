@@ -30,17 +30,20 @@ func (s *Service) serveReady(ctx context.Context, w http.ResponseWriter, r *http
 	return s.serveGet(w, r, al, healthBody, "")
 }
 
-// checkRedis pings a Redis limit store as the service starts and logs, in
-// one line each, a store that does not answer (the service starts anyway,
-// and GET /readyz says 503 until it does) and an eviction policy that may
-// drop limit windows and used marks.
-func (s *Service) checkRedis(rs *limit.Redis) {
-	ctx := context.Background()
+// pingStore is Warm's check of the limit store: it pings it and logs, in
+// one line each, a store that does not answer (the service runs anyway,
+// and GET /readyz says 503 until it does) and, for Redis, an eviction
+// policy that may drop limit windows and used marks.
+func (s *Service) pingStore(ctx context.Context) error {
 	if err := s.ready(ctx); err != nil {
 		s.log.LogAttrs(ctx, slog.LevelError,
 			"the limit store (Redis) does not answer: every send and check fails with LIMIT_STORE_UNAVAILABLE until it does; check REDIS_URL, its password, REDIS_MODE and REDIS_CA_FILE",
 			slog.String("err", err.Error()))
-		return
+		return err
+	}
+	rs, ok := s.store.(*limit.Redis)
+	if !ok {
+		return nil
 	}
 	pctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
@@ -49,4 +52,5 @@ func (s *Service) checkRedis(rs *limit.Redis) {
 			"Redis may evict limit windows, used marks and idempotency records under memory pressure: set maxmemory-policy noeviction (docs/deploying.md)",
 			slog.String("maxmemory_policy", p))
 	}
+	return nil
 }

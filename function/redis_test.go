@@ -242,8 +242,9 @@ func freePort() (string, error) {
 
 // TestReadyz: GET /readyz says 200 while the Redis limit store answers and
 // 503 LIMIT_STORE_UNAVAILABLE once it does not, while /healthz stays 200.
-// A store that is down at start is logged in one line, and the service
-// starts anyway; an eviction policy other than noeviction is warned of.
+// A store that is down at start (Warm, which every adapter runs as the
+// service starts) is logged in one line, and the service starts anyway;
+// an eviction policy other than noeviction is warned of.
 func TestReadyz(t *testing.T) {
 	requireRedisServer(t)
 	dir := t.TempDir()
@@ -256,6 +257,7 @@ func TestReadyz(t *testing.T) {
 		return func(c *Config, _ *Options) { c.LimitStore, c.RedisURL = "redis", redistest.WithTestTimeouts(url) }
 	}
 	e := newEnv(t, lim(srv.URL))
+	_ = e.svc.Warm(t.Context())
 	if w, m := e.do("GET", "/readyz", ""); w.Code != 200 || m["status"] != "ok" {
 		t.Fatalf("GET /readyz with Redis up: %d %v", w.Code, m)
 	}
@@ -275,6 +277,7 @@ func TestReadyz(t *testing.T) {
 		t.Fatal(err)
 	}
 	down := newEnv(t, lim("redis://127.0.0.1:"+port+"/0"))
+	_ = down.svc.Warm(t.Context())
 	lines := strings.Count(down.logs.String(), "does not answer")
 	if lines != 1 || !strings.Contains(down.logs.String(), `"level":"ERROR"`) {
 		t.Errorf("start with Redis down logged %d lines about it, want 1:\n%s", lines, down.logs.String())

@@ -166,7 +166,6 @@ func (s *Service) openStore() error {
 				return fmt.Errorf("config: REDIS_URL: %w", err)
 			}
 			s.store = rs
-			s.checkRedis(rs)
 		default:
 			s.store = limit.NewMemoryWith(limit.MemoryOptions{MaxKeys: int(cfg.LimitMemoryMaxKeys), Now: s.now})
 		}

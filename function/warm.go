@@ -11,7 +11,8 @@ import (
 // Warm opens, in parallel, the connections a public send will need, so the
 // first request after a cold start does not pay their handshakes one after
 // the other: Dypnsapi's endpoint, the captcha provider's host (when
-// CAPTCHA_PROVIDER is set) and the limit store (its Ping). Each connection
+// CAPTCHA_PROVIDER is set) and the limit store (pingStore, which logs a
+// store that does not answer or may evict). Each connection
 // lands in the pool the requests use. Adapters run it in a goroutine as soon as the Service exists, never
 // on a request's path and never waiting for it; it is bounded by
 // DYPNS_TIMEOUT and by ctx. Its error, every failure joined, is for a
@@ -20,7 +21,7 @@ import (
 func (s *Service) Warm(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
-	warmers := []func(context.Context) error{s.client.Warm, s.store.Ping}
+	warmers := []func(context.Context) error{s.client.Warm, s.pingStore}
 	if w, ok := s.captcha.(captcha.Warmer); ok {
 		warmers = append(warmers, w.Warm)
 	}
