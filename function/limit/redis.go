@@ -20,7 +20,7 @@ import (
 //
 // KEYS are the windows: hashes of stamp (ms, see ExactN) → event count.
 // ARGV[1] is now in ms; ARGV[3i-1], ARGV[3i], ARGV[3i+1] are N, Per (ms) and
-// the bucket width (ms) of KEYS[i]. It returns {1, 0, 0, left...} when
+// the stamp an event at now counts at (stampMs) of KEYS[i]. It returns {1, 0, 0, left...} when
 // every window had room (one event counted in each; left[i] is N less the
 // events then in window i, see Decision.Left), else {0, i, retryMs} for the
 // first full window i, having counted nothing. Its only writes before the
@@ -32,8 +32,7 @@ for i = 1, #KEYS do
   local key = KEYS[i]
   local limit = tonumber(ARGV[3*i-1])
   local per = tonumber(ARGV[3*i])
-  local width = tonumber(ARGV[3*i+1])
-  stamps[i] = string.format('%.0f', now - now % width + width - 1)
+  stamps[i] = ARGV[3*i+1]
   local flat = redis.call('HGETALL', key)
   local times, counts, c = {}, {}, 0
   for j = 1, #flat, 2 do
@@ -73,14 +72,12 @@ end
 return out
 `)
 
-// refundScript takes one event at ARGV[1] (ms) back from each window in
-// KEYS; ARGV[i+1] is the bucket width of KEYS[i]. A stamp left with no
-// event is deleted.
+// refundScript takes one event back from each window in KEYS; ARGV[i] is
+// the stamp (stampMs) the event was counted at in KEYS[i]. A stamp left
+// with no event is deleted.
 var refundScript = redis.NewScript(`
-local now = tonumber(ARGV[1])
 for i = 1, #KEYS do
-  local width = tonumber(ARGV[i+1])
-  local stamp = string.format('%.0f', now - now % width + width - 1)
+  local stamp = ARGV[i]
   local n = tonumber(redis.call('HGET', KEYS[i], stamp) or '0')
   if n > 1 then
     redis.call('HINCRBY', KEYS[i], stamp, -1)
@@ -499,12 +496,13 @@ func (r *Redis) Allow(ctx context.Context, now time.Time, reqs ...Request) (Deci
 		return allowedDecision([]int{}), nil
 	}
 	keys := make([]string, len(reqs))
+	nowMs := now.UnixMilli()
 	args := make([]any, 1+3*len(reqs))
-	args[0] = now.UnixMilli()
+	args[0] = nowMs
 	for i, rq := range reqs {
 		perMs := rq.Rate.Per.Milliseconds()
 		keys[i] = r.logKey(rq.Key, perMs)
-		args[1+3*i], args[2+3*i], args[3+3*i] = rq.Rate.N, perMs, rq.Rate.widthMs()
+		args[1+3*i], args[2+3*i], args[3+3*i] = rq.Rate.N, perMs, stampMs(nowMs, rq.Rate.widthMs())
 	}
 	v, err := r.run(ctx, allowScript, keys, args...)
 	if err != nil {
@@ -540,11 +538,10 @@ func (r *Redis) Refund(ctx context.Context, now time.Time, reqs ...Request) erro
 		return nil
 	}
 	keys := make([]string, len(reqs))
-	args := make([]any, 1+len(reqs))
-	args[0] = now.UnixMilli()
+	args := make([]any, len(reqs))
 	for i, rq := range reqs {
 		keys[i] = r.logKey(rq.Key, rq.Rate.Per.Milliseconds())
-		args[1+i] = rq.Rate.widthMs()
+		args[i] = stampMs(now.UnixMilli(), rq.Rate.widthMs())
 	}
 	if _, err := r.run(ctx, refundScript, keys, args...); err != nil {
 		return fmt.Errorf("limit: redis refund: %w", err)
