@@ -235,11 +235,8 @@ func (m *Memory) Allow(ctx context.Context, now time.Time, reqs ...Request) (Dec
 
 	// Check every request first; count nothing unless all pass. p counts
 	// the events this call will add to the same window for earlier
-	// requests; fresh counts the windows it will create; counts[i] is the
-	// events in the window of reqs[i] before this call.
+	// requests; fresh counts the windows it will create.
 	fresh := 0
-	var cbuf [4]int64
-	counts := cbuf[:0]
 	for i, rq := range reqs {
 		perMs := rq.Rate.Per.Milliseconds()
 		w, ok := m.logs[ids[i]]
@@ -248,7 +245,6 @@ func (m *Memory) Allow(ctx context.Context, now time.Time, reqs ...Request) (Dec
 			m.logs[ids[i]] = w
 		}
 		c := count(w.stamps)
-		counts = append(counts, c)
 		var p int64
 		for j := range reqs[:i] {
 			if ids[j] == ids[i] {
@@ -274,27 +270,14 @@ func (m *Memory) Allow(ctx context.Context, now time.Time, reqs ...Request) (Dec
 		w.stamps = addEvent(w.stamps, stampMs(nowMs, reqs[i].Rate.widthMs()))
 		m.logs[id] = w
 	}
+	left := make([]int, len(reqs))
+	for i, id := range ids {
+		left[i] = max(reqs[i].Rate.N-int(count(m.logs[id].stamps)), 0)
+	}
 	if len(m.logs) >= m.logsSweep {
 		m.sweepLogs(nowMs)
 	}
-	return allowedDecision(left(reqs, ids, counts)), nil
-}
-
-// left is Decision.Left of an allowed call: for each request, its N less
-// the events of its window before the call (counts) and those the call
-// added to it (one per request naming the same window).
-func left(reqs []Request, ids []keyHash, counts []int64) []int {
-	out := make([]int, len(reqs))
-	for i, rq := range reqs {
-		c := counts[i]
-		for _, id := range ids {
-			if id == ids[i] {
-				c++
-			}
-		}
-		out[i] = max(rq.Rate.N-int(c), 0)
-	}
-	return out
+	return allowedDecision(left), nil
 }
 
 // Refund implements Store.
