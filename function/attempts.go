@@ -112,7 +112,7 @@ func (c *Config) validateRecords(p *problems) {
 
 // attemptKeys name a number's lists of sends and checks in the store.
 func (s *Service) attemptKeys(cc, phone string) (sends, checks string) {
-	h := s.secureHash(countryOf(cc), phone)
+	h := s.phoneHash(cc, phone)
 	return "attempts:" + h, "checks:" + h
 }
 

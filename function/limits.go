@@ -88,7 +88,7 @@ var limitMessages = map[string]string{
 // (public callers only) and the global budget.
 func (s *Service) sendLimits(c caller, req *core.SendRequest) limitSet {
 	l := limitSet{reqs: make([]limit.Request, 0, 3), names: make([]string, 0, 3)}
-	l.add("send:phone:"+s.secureHash(countryOf(req.CountryCode), req.PhoneNumber), s.cfg.SendLimitPerPhone, CodeSendLimitPhone)
+	l.add("send:phone:"+s.phoneHash(req.CountryCode, req.PhoneNumber), s.cfg.SendLimitPerPhone, CodeSendLimitPhone)
 	if !c.trusted() {
 		l.add("send:ip:"+s.secureHash("ip", ipKey(c.ip)), s.cfg.SendLimitPerIP, CodeSendLimitIP)
 	}
@@ -100,7 +100,7 @@ func (s *Service) sendLimits(c caller, req *core.SendRequest) limitSet {
 // address (public callers only).
 func (s *Service) checkLimits(c caller, req *core.CheckRequest) limitSet {
 	l := limitSet{reqs: make([]limit.Request, 0, 2), names: make([]string, 0, 2)}
-	l.add("check:phone:"+s.secureHash(countryOf(req.CountryCode), req.PhoneNumber), s.cfg.CheckLimitPerPhone, CodeCheckLimitPhone)
+	l.add("check:phone:"+s.phoneHash(req.CountryCode, req.PhoneNumber), s.cfg.CheckLimitPerPhone, CodeCheckLimitPhone)
 	if !c.trusted() {
 		l.add("check:ip:"+s.secureHash("ip", ipKey(c.ip)), s.cfg.CheckLimitPerIP, CodeCheckLimitIP)
 	}

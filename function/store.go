@@ -26,6 +26,12 @@ func (s *Service) secureHash(parts ...string) string {
 	return hex.EncodeToString(h.Sum(sum[:0])[:16])
 }
 
+// phoneHash names the number cc+phone in the limit store: its limits and
+// its attempts log.
+func (s *Service) phoneHash(cc, phone string) string {
+	return s.secureHash(countryOf(cc), phone)
+}
+
 func countryOf(cc string) string {
 	if cc == "" {
 		return "86"
