@@ -26,10 +26,19 @@ type action func(ctx context.Context, c caller, body []byte, al *accessLog) (any
 // GET /readyz, GET /openapi.json, GET /client-config, GET /.well-known/jwks.json
 // and CORS preflights. Every request gets one access-log line.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.serve(w, r, r.Method+" "+routeName(r.URL.Path), func(ctx context.Context, al *accessLog) *apiError {
+		return s.route(ctx, w, r, al)
+	})
+}
+
+// serve is what every HTTP answer of the service shares: a request id,
+// the common headers, a recovered panic answered 500, an error answered
+// with its code and status, and one access-log line named action.
+func (s *Service) serve(w http.ResponseWriter, r *http.Request, action string, handle func(ctx context.Context, al *accessLog) *apiError) {
 	start := time.Now()
 	ctx, id := withRequestID(r.Context())
 	s.commonHeaders(w.Header(), r, id)
-	al := &accessLog{Action: r.Method + " " + routeName(r.URL.Path), Caller: callerPublic, ClientIP: s.clientIP(r)}
+	al := &accessLog{Action: action, Caller: callerPublic, ClientIP: s.clientIP(r)}
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
@@ -40,7 +49,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		s.logAccess(ctx, al, start)
 	}()
-	if e := s.route(ctx, w, r, al); e != nil {
+	if e := handle(ctx, al); e != nil {
 		if e.Status == http.StatusUnauthorized {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="smsverify"`)
 		}
@@ -388,13 +397,11 @@ type redirectAnswer struct {
 // keep a permanent redirect after the demo is turned off.
 func (s *Service) Redirect(location string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		ctx, id := withRequestID(r.Context())
-		s.commonHeaders(w.Header(), r, id)
-		al := &accessLog{Action: r.Method + " (redirect to " + location + ")", Caller: callerPublic, ClientIP: s.clientIP(r),
-			Code: CodeOK, Status: http.StatusFound}
-		w.Header().Set("Location", location)
-		writeJSON(w, http.StatusFound, marshal(redirectAnswer{Location: location, Message: "moved to " + location, RequestID: id}))
-		s.logAccess(ctx, al, start)
+		s.serve(w, r, r.Method+" (redirect to "+location+")", func(ctx context.Context, al *accessLog) *apiError {
+			al.Code, al.Status = CodeOK, http.StatusFound
+			w.Header().Set("Location", location)
+			writeJSON(w, http.StatusFound, marshal(redirectAnswer{Location: location, Message: "moved to " + location, RequestID: RequestID(ctx)}))
+			return nil
+		})
 	})
 }
