@@ -328,7 +328,7 @@ func attemptsHandler(svc *function.Service) http.Handler {
 		ans, err := svc.Invoke(r.Context(), ev)
 		if err != nil {
 			w.WriteHeader(http.StatusServiceUnavailable)
-			io.WriteString(w, `{"Code":"LIMIT_STORE_UNAVAILABLE","Message":"try again later","Success":false}`+"\n")
+			io.WriteString(w, `{"Code":"`+function.CodeLimitStoreDown+`","Message":"try again later","Success":false}`+"\n")
 			return
 		}
 		var probe struct{ Success *bool }
