@@ -3,6 +3,7 @@ package core
 import (
 	"encoding/json"
 	"strconv"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"smsverify/core/acs3"
@@ -108,11 +109,21 @@ func checkOneOf(field string, v *int64, a, b int64) error {
 	return nil
 }
 
+// validTemplateParam is the TemplateParam most recently found valid. A
+// service sends one TemplateParam on nearly every call and validates each
+// send twice (before it spends any limit, then in Client.Send), so the
+// check is a string comparison instead of a JSON decode each time. Its
+// validity depends on the text alone, so the memo cannot go stale.
+var validTemplateParam atomic.Pointer[string]
+
 // checkTemplateParam requires a JSON object whose "code" is a non-empty
 // string. Keys are matched exactly and the last of duplicates counts.
 func checkTemplateParam(s string) error {
 	if s == "" {
 		return &ParamError{"TemplateParam", "is required"}
+	}
+	if last := validTemplateParam.Load(); last != nil && *last == s {
+		return nil
 	}
 	var members map[string]json.RawMessage
 	if json.Unmarshal([]byte(s), &members) != nil || members == nil {
@@ -121,6 +132,7 @@ func checkTemplateParam(s string) error {
 	if code := members["code"]; len(code) <= 2 || code[0] != '"' {
 		return &ParamError{"TemplateParam", `must contain a "code" string ("##code##" lets Alibaba generate and verify it)`}
 	}
+	validTemplateParam.Store(&s)
 	return nil
 }
 

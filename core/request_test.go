@@ -38,8 +38,15 @@ func TestCheckTemplateParam(t *testing.T) {
 		{`{"code":"x","min":"\x"}`, false},
 		{``, false},
 	} {
-		if err := checkTemplateParam(tc.in); (err == nil) != tc.ok {
-			t.Errorf("checkTemplateParam(%q) = %v, want ok %v", tc.in, err, tc.ok)
+		// Each text is checked right after a valid one and then again, so
+		// that the memo of the last valid text (validTemplateParam) is set
+		// to another text, then possibly to this one: neither may change
+		// the outcome.
+		for _, in := range []string{`{"code":"##code##"}`, tc.in, tc.in} {
+			ok := in != tc.in || tc.ok
+			if err := checkTemplateParam(in); (err == nil) != ok {
+				t.Errorf("checkTemplateParam(%q) = %v, want ok %v", in, err, ok)
+			}
 		}
 	}
 }
