@@ -110,22 +110,22 @@ func (c *Config) validateRecords(p *problems) {
 	}
 }
 
-// attemptKeys name a number's lists of sends and checks in the store.
-func (s *Service) attemptKeys(cc, phone string) (sends, checks string) {
-	h := s.phoneHash(cc, phone)
-	return "attempts:" + h, "checks:" + h
+// attemptKeys name the lists of sends and checks in the store of the number
+// whose phoneHash is num.
+func attemptKeys(num string) (sends, checks string) {
+	return "attempts:" + num, "checks:" + num
 }
 
-// recordSend pushes a send that succeeded onto its number's log.
-func (s *Service) recordSend(ctx context.Context, req *core.SendRequest, bizID string, test bool, al *accessLog) {
-	sends, _ := s.attemptKeys(req.CountryCode, req.PhoneNumber)
+// recordSend pushes a send that succeeded onto the log of its number, num.
+func (s *Service) recordSend(ctx context.Context, num string, req *core.SendRequest, bizID string, test bool, al *accessLog) {
+	sends, _ := attemptKeys(num)
 	s.pushRecord(ctx, sends, sendRecord{BizID: bizID, At: s.now().UnixMilli(), TemplateCode: req.TemplateCode,
 		SchemeName: req.SchemeName, OutID: req.OutID, Test: test}, maxAttempts, al)
 }
 
-// recordCheck pushes a judged check onto its number's log.
-func (s *Service) recordCheck(ctx context.Context, req *core.CheckRequest, ans *CheckAnswer, al *accessLog) {
-	_, checks := s.attemptKeys(req.CountryCode, req.PhoneNumber)
+// recordCheck pushes a judged check onto the log of its number, num.
+func (s *Service) recordCheck(ctx context.Context, num string, req *core.CheckRequest, ans *CheckAnswer, al *accessLog) {
+	_, checks := attemptKeys(num)
 	s.pushRecord(ctx, checks, checkRecord{At: s.now().UnixMilli(), SchemeName: req.SchemeName,
 		Pass: ans.Model.VerifyResult == core.VerifyPass}, maxAttemptChecks, al)
 }
@@ -223,7 +223,7 @@ func (s *Service) listAttempts(ctx context.Context, q attemptsQuery, al *accessL
 	if err := (&core.CheckRequest{PhoneNumber: q.PhoneNumber, CountryCode: q.CountryCode, VerifyCode: "0000"}).Validate(); err != nil {
 		return nil, fromCore(err)
 	}
-	sendKey, checkKey := s.attemptKeys(q.CountryCode, q.PhoneNumber)
+	sendKey, checkKey := attemptKeys(s.phoneHash(q.CountryCode, q.PhoneNumber))
 	rawSends, err := s.store.List(ctx, sendKey)
 	if err != nil {
 		return nil, storeDown(err)

@@ -19,6 +19,7 @@ func (s *Service) check(ctx context.Context, c caller, body []byte, al *accessLo
 		return nil, e
 	}
 	req := &p.CheckRequest
+	num := s.phoneHash(req.CountryCode, req.PhoneNumber) // names the number in the store
 	test := s.testNumber(req.PhoneNumber, al)
 	// judge is what a check costs before it is answered: the captcha (when
 	// asked for) and the check limits, which it leaves in l.
@@ -29,7 +30,7 @@ func (s *Service) check(ctx context.Context, c caller, body []byte, al *accessLo
 				return e
 			}
 		}
-		l = s.checkLimits(c, req)
+		l = s.checkLimits(c, num)
 		return s.allow(ctx, &l)
 	}
 	ir := idemRequest{action: core.ActionCheck, params: req, cc: countryOf(req.CountryCode), phone: req.PhoneNumber}
@@ -54,7 +55,7 @@ func (s *Service) check(ctx context.Context, c caller, body []byte, al *accessLo
 		if e != nil {
 			return nil, e
 		}
-		s.recordCheck(ctx, req, ans, al)
+		s.recordCheck(ctx, num, req, ans, al)
 		if left, ok := l.leftOf(CodeCheckLimitPhone); ok {
 			ans.Model.AttemptsLeft = &left
 		}

@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"time"
 
-	"smsverify/core"
 	"smsverify/function/limit"
 )
 
@@ -84,11 +83,12 @@ var limitMessages = map[string]string{
 	CodeCheckLimitIP:    "too many checks from this address; wait, then try again",
 }
 
-// sendLimits are the limits a send takes: per number, per client address
-// (public callers only) and the global budget.
-func (s *Service) sendLimits(c caller, req *core.SendRequest) limitSet {
+// sendLimits are the limits a send to the number whose phoneHash is num
+// takes: per number, per client address (public callers only) and the
+// global budget.
+func (s *Service) sendLimits(c caller, num string) limitSet {
 	l := limitSet{reqs: make([]limit.Request, 0, 3), names: make([]string, 0, 3)}
-	l.add("send:phone:"+s.phoneHash(req.CountryCode, req.PhoneNumber), s.cfg.SendLimitPerPhone, CodeSendLimitPhone)
+	l.add("send:phone:"+num, s.cfg.SendLimitPerPhone, CodeSendLimitPhone)
 	if !c.trusted() {
 		l.add("send:ip:"+s.secureHash("ip", ipKey(c.ip)), s.cfg.SendLimitPerIP, CodeSendLimitIP)
 	}
@@ -96,11 +96,11 @@ func (s *Service) sendLimits(c caller, req *core.SendRequest) limitSet {
 	return l
 }
 
-// checkLimits are the limits a check takes: per number and per client
-// address (public callers only).
-func (s *Service) checkLimits(c caller, req *core.CheckRequest) limitSet {
+// checkLimits are the limits a check of the number whose phoneHash is num
+// takes: per number and per client address (public callers only).
+func (s *Service) checkLimits(c caller, num string) limitSet {
 	l := limitSet{reqs: make([]limit.Request, 0, 2), names: make([]string, 0, 2)}
-	l.add("check:phone:"+s.phoneHash(req.CountryCode, req.PhoneNumber), s.cfg.CheckLimitPerPhone, CodeCheckLimitPhone)
+	l.add("check:phone:"+num, s.cfg.CheckLimitPerPhone, CodeCheckLimitPhone)
 	if !c.trusted() {
 		l.add("check:ip:"+s.secureHash("ip", ipKey(c.ip)), s.cfg.CheckLimitPerIP, CodeCheckLimitIP)
 	}

@@ -18,13 +18,14 @@ func (s *Service) send(ctx context.Context, c caller, body []byte, al *accessLog
 		return nil, e
 	}
 	req := &p.SendRequest
+	num := s.phoneHash(req.CountryCode, req.PhoneNumber) // names the number in the store
 	test := s.testNumber(req.PhoneNumber, al)
 	ir := idemRequest{action: core.ActionSend, params: req, cc: countryOf(req.CountryCode), phone: req.PhoneNumber}
 	return s.idempotent(ctx, c, ir, al, func() (any, *apiError) {
 		if e := s.checkCaptcha(ctx, c, captchaActionSend, p.CaptchaVerifyParam, al); e != nil {
 			return nil, e
 		}
-		l := s.sendLimits(c, req)
+		l := s.sendLimits(c, num)
 		if e := s.allow(ctx, &l); e != nil {
 			return nil, e
 		}
@@ -38,12 +39,12 @@ func (s *Service) send(ctx context.Context, c caller, body []byte, al *accessLog
 			ans, e = s.sendTest(ctx, c, req, al)
 		} else if ans, e = s.sendUpstream(ctx, c, req, al); e != nil {
 			s.refundSend(ctx, &l, e)
-			s.intervalLeft(ctx, req, e)
+			s.intervalLeft(ctx, num, req, e)
 		}
 		if e != nil {
 			return nil, e
 		}
-		s.recordSend(ctx, req, ans.Model.BizID, test, al)
+		s.recordSend(ctx, num, req, ans.Model.BizID, test, al)
 		return ans, nil
 	})
 }
@@ -99,11 +100,11 @@ func (s *Service) refundSend(ctx context.Context, l *limitSet, e *apiError) {
 // never reached it and do not count). Otherwise (no send within the
 // Interval there: it was elsewhere, or the log forgot it) the whole
 // Interval stays, an upper bound. A store failure keeps the Interval too.
-func (s *Service) intervalLeft(ctx context.Context, req *core.SendRequest, e *apiError) {
+func (s *Service) intervalLeft(ctx context.Context, num string, req *core.SendRequest, e *apiError) {
 	if !core.IsFrequencyFail(e.cause) {
 		return
 	}
-	sends, _ := s.attemptKeys(req.CountryCode, req.PhoneNumber)
+	sends, _ := attemptKeys(num)
 	raw, err := s.store.List(ctx, sends)
 	if err != nil {
 		e.cause = errors.Join(e.cause, err)
