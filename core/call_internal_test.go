@@ -308,7 +308,7 @@ func TestSendModelShape(t *testing.T) {
 }
 
 // TestAccessDeniedDetailString: a string detail reads as json.Unmarshal
-// reads a string, on the fast path (no escapes) and the slow one.
+// reads a string: the usual empty one, and others with and without escapes.
 func TestAccessDeniedDetailString(t *testing.T) {
 	for _, in := range []string{`""`, `"无权限"`, `"a\"b"`, `"\u65e0\n"`, "\"\xff\"", `"plain text"`} {
 		var want string

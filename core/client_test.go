@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -399,6 +400,9 @@ func TestDuplicateKeysAreMalformed(t *testing.T) {
 		{`{"Code":"OK","Success":true,"RequestId":"R","AccessDeniedDetail":{"a":["x","x",{"x":1}],"x":["a"]},"Model":{"VerifyResult":"PASS"}}`, false},
 		{` { "Code" : "OK" , "Success" : true , "RequestId" : "R\\" , "Model" : { "VerifyResult" : "PASS" } , "RequestId" : "S" } `, true},
 		{"{\"Code\":\"OK\",\"Success\":true,\"RequestId\":\"R\",\"Model\":{\"VerifyResult\":\"PASS\"},\"\xff\":1,\"\xfe\":2}", true},
+		// Deeper and wider than the room duplicateKey keeps on the stack.
+		{`{"Code":"OK","Success":true,"RequestId":"R","AccessDeniedDetail":` + deepWide(false) + `,"Model":{"VerifyResult":"PASS"}}`, false},
+		{`{"Code":"OK","Success":true,"RequestId":"R","AccessDeniedDetail":` + deepWide(true) + `,"Model":{"VerifyResult":"PASS"}}`, true},
 	} {
 		srv := serve(t, 200, tc.body)
 		c := newTestClient(t, srv.URL, Options{})
@@ -414,4 +418,19 @@ func TestDuplicateKeysAreMalformed(t *testing.T) {
 			t.Errorf("%s: %+v, %v; want a BadResponse", tc.body, res, err)
 		}
 	}
+}
+
+// deepWide is 12 nested objects around one with 40 members, the first named
+// again at the end when dup.
+func deepWide(dup bool) string {
+	var b strings.Builder
+	b.WriteString(strings.Repeat(`{"a":`, 12) + `{`)
+	for i := range 40 {
+		fmt.Fprintf(&b, `"k%d":%d,`, i, i)
+	}
+	if dup {
+		b.WriteString(`"k0":0,`)
+	}
+	b.WriteString(`"z":0}` + strings.Repeat(`}`, 12))
+	return b.String()
 }

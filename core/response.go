@@ -75,13 +75,13 @@ type accessDeniedDetail string
 
 func (d *accessDeniedDetail) UnmarshalJSON(b []byte) error {
 	switch {
-	case len(b) > 0 && b[0] == '"':
+	case string(b) == `""`, string(b) == "null": // the usual answer: no detail
+		return nil
+	case b[0] == '"':
 		var s string
 		err := json.Unmarshal(b, &s)
 		*d = accessDeniedDetail(s)
 		return err
-	case string(b) == "null":
-		return nil
 	}
 	var c bytes.Buffer
 	if err := json.Compact(&c, b); err != nil {
@@ -99,11 +99,11 @@ func parseResponse[M any](a *answer[M], action string, status int, body []byte, 
 	bad := func(msg string, err error) *Error {
 		return &Error{Action: action, StatusCode: status, Code: CodeBadResponse, Message: msg, Err: err}
 	}
-	err = json.Unmarshal(body, a)
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) && (te.Field == "Model" || strings.HasPrefix(te.Field, "Model.")) {
-		// The rest of the answer was decoded; only Model is wrong.
-		modelErr, err = err, nil
+	if err = json.Unmarshal(body, a); err != nil {
+		if te := (*json.UnmarshalTypeError)(nil); errors.As(err, &te) && (te.Field == "Model" || strings.HasPrefix(te.Field, "Model.")) {
+			// The rest of the answer was decoded; only Model is wrong.
+			modelErr, err = err, nil
+		}
 	}
 	if err != nil {
 		return nil, badJSON(action, status, body, err)
@@ -145,9 +145,13 @@ func parseResponse[M any](a *answer[M], action string, status int, body []byte, 
 // telling apart, and a key with an escape is decoded by
 // encoding/json before it is compared.
 func duplicateKey(body []byte) bool {
+	// Room on the stack for the keys and brackets of an answer (about a
+	// dozen keys, two levels), so that only a deeper or wider one allocates.
+	var keyRoom [32][]byte
+	var startRoom [8]int
 	var (
-		keys   [][]byte // the keys of the open objects, innermost last
-		starts []int    // per open bracket: where its keys start in keys; -1 for an array
+		keys   = keyRoom[:0]   // the keys of the open objects, innermost last
+		starts = startRoom[:0] // per open bracket: where its keys start in keys; -1 for an array
 	)
 	inObject := func() bool { return len(starts) > 0 && starts[len(starts)-1] >= 0 }
 	keyNext := false
