@@ -2,6 +2,7 @@ package function
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
@@ -93,5 +94,22 @@ func TestLimitKeyConfig(t *testing.T) {
 	c.LimitKeyPrefix = "{app1}:sms:"
 	if err := c.Validate(); err != nil {
 		t.Errorf("good prefix and secret: %v", err)
+	}
+}
+
+// TestSecureHashIsHMAC pins how a number is named in the store, which must
+// not change between versions sharing a Redis: the first 16 bytes, in hex,
+// of HMAC-SHA256 under LIMIT_KEY_SECRET of each part followed by a 0 byte.
+func TestSecureHashIsHMAC(t *testing.T) {
+	e := newEnv(t, func(c *Config, _ *Options) { c.LimitKeySecret = testLimitKeySecret })
+	for _, parts := range [][]string{{"86", "13800000000"}, {"ip", "203.0.113.7"}, {""}, {strings.Repeat("长", 100), "x"}} {
+		mac := hmac.New(sha256.New, []byte(testLimitKeySecret))
+		for _, p := range parts {
+			mac.Write([]byte(p))
+			mac.Write([]byte{0})
+		}
+		if got, want := e.svc.secureHash(parts...), hex.EncodeToString(mac.Sum(nil)[:16]); got != want {
+			t.Errorf("secureHash(%q) = %s, want %s", parts, got, want)
+		}
 	}
 }
