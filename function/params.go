@@ -12,26 +12,32 @@ import (
 )
 
 // paramSet names the keys an action's body may hold, by the API's own
-// JSON names: all of them for trusted callers, public for public callers
-// (nil: all). Every caller may send CaptchaVerifyParam (the captcha token,
-// see captcha.go); events also send their envelope (Action,
-// IdempotencyKey).
-type paramSet struct{ all, public []string }
+// JSON names: all of them (fields: each name's field in the action's
+// params struct) for trusted callers, public for public callers (nil:
+// all). Every caller may send CaptchaVerifyParam (the captcha token, see
+// captcha.go); events also send their envelope (Action, IdempotencyKey).
+type paramSet struct {
+	fields map[string][]int
+	public []string
+}
 
 var (
 	sendParamSet = paramSet{
-		all:    append(jsonFields(core.SendRequest{}), captchaField),
+		fields: jsonFields(reflect.TypeFor[sendParams]()),
 		public: []string{"PhoneNumber", "CountryCode", "TemplateCode", "SchemeName", "OutId", captchaField},
 	}
-	checkParamSet = paramSet{all: append(jsonFields(core.CheckRequest{}), captchaField)}
+	checkParamSet = paramSet{fields: jsonFields(reflect.TypeFor[checkParams]())}
 )
 
-func jsonFields(v any) []string {
-	t := reflect.TypeOf(v)
-	out := make([]string, 0, t.NumField())
-	for i := range t.NumField() {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-		out = append(out, name)
+// jsonFields maps the JSON name of each field of the struct type t (and
+// of the structs it embeds) to the field's index path.
+func jsonFields(t reflect.Type) map[string][]int {
+	out := make(map[string][]int)
+	for _, f := range reflect.VisibleFields(t) {
+		if !f.Anonymous {
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			out[name] = f.Index
+		}
 	}
 	return out
 }
@@ -57,11 +63,13 @@ type captchaToken struct {
 }
 
 // decodeParams decodes the JSON object body into dst (a *sendParams or
-// *checkParams) for c. Every key must be one of set.all (else
-// INVALID_PARAMETERS: unknown field) and, for a public caller, one of
-// set.public (else FIELD_NOT_ALLOWED); keys are matched exactly, whereas
-// json.Unmarshal would match them in any case. An event's envelope keys
-// are its own.
+// *checkParams) for c, in one pass over the text. Every key must be one of
+// set.fields (else INVALID_PARAMETERS: unknown field) and, for a public
+// caller, one of set.public (else FIELD_NOT_ALLOWED); keys are matched
+// exactly, whereas json.Unmarshal into a struct would match them in any
+// case, so each member is decoded into the field its key names. An
+// event's envelope keys are its own. Of several values of the wrong type
+// the first key in sorted order is named, as check names bad keys.
 func decodeParams(body []byte, c caller, set paramSet, dst any) *apiError {
 	var members map[string]json.RawMessage
 	if err := json.Unmarshal(body, &members); err != nil || members == nil {
@@ -70,15 +78,25 @@ func decodeParams(body []byte, c caller, set paramSet, dst any) *apiError {
 	if e := set.check(c, members); e != nil {
 		return e
 	}
-	if err := json.Unmarshal(body, dst); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			field := te.Field[strings.LastIndexByte(te.Field, '.')+1:] // the embedded struct's name goes
-			return newError(CodeInvalidParameters, field+" must be a JSON "+jsonKind(te.Type.String()))
+	v := reflect.ValueOf(dst).Elem()
+	var (
+		first string
+		e     *apiError
+	)
+	for k, raw := range members {
+		index, ok := set.fields[k]
+		if !ok || e != nil && k >= first {
+			continue // an event's envelope, or a later key than a wrong one
 		}
-		return newError(CodeInvalidJSON, "body must be a JSON object")
+		if err := json.Unmarshal(raw, v.FieldByIndex(index).Addr().Interface()); err != nil {
+			var te *json.UnmarshalTypeError
+			if !errors.As(err, &te) { // raw is valid JSON: only its type can be wrong
+				return newError(CodeInvalidJSON, "body must be a JSON object")
+			}
+			first, e = k, newError(CodeInvalidParameters, k+" must be a JSON "+jsonKind(te.Type.String()))
+		}
 	}
-	return nil
+	return e
 }
 
 // check applies decodeParams's key rules. Of several keys that break them
@@ -95,7 +113,7 @@ func (set paramSet) check(c caller, members map[string]json.RawMessage) *apiErro
 		}
 		switch {
 		case c.kind == callerEvent && (k == fieldAction || k == fieldIdempotencyKey):
-		case !slices.Contains(set.all, k):
+		case set.fields[k] == nil:
 			first, e = k, newError(CodeInvalidParameters, "unknown field "+quoteField(k))
 		case !c.trusted() && set.public != nil && !slices.Contains(set.public, k):
 			first, e = k, newError(CodeFieldNotAllowed, "field "+k+" is set by the server; only trusted callers may set it")

@@ -5,8 +5,8 @@ import "testing"
 // TestDecodeParams pins decodeParams's rules: a JSON object, keys matched
 // exactly, public callers limited to their fields, an event's envelope
 // allowed for events only, the first bad key in sorted order named, a
-// value of the wrong type named by its field, and the captcha token left
-// as JSON text whatever its type.
+// value of the wrong type named by its field (the first in sorted order),
+// and the captcha token left as JSON text whatever its type.
 func TestDecodeParams(t *testing.T) {
 	public, trusted, event := caller{kind: callerPublic}, caller{kind: callerTrusted}, caller{kind: callerEvent}
 	for _, tc := range []struct {
@@ -33,6 +33,8 @@ func TestDecodeParams(t *testing.T) {
 		{"integer as a string", trusted, `{"CodeLength":"4"}`, CodeInvalidParameters, "CodeLength must be a JSON integer"},
 		{"boolean as a number", trusted, `{"ReturnVerifyCode":1}`, CodeInvalidParameters, "ReturnVerifyCode must be a JSON boolean"},
 		{"string as a number", public, `{"PhoneNumber":13800138000}`, CodeInvalidParameters, "PhoneNumber must be a JSON string"},
+		{"first wrong value in sorted order", trusted, `{"ValidTime":true,"ReturnVerifyCode":1,"CodeLength":"4","AutoRetry":1}`, CodeInvalidParameters, "CodeLength must be a JSON integer"},
+		{"captcha token's own type", trusted, `{"CaptchaVerifyParam":[1],"PhoneNumber":false}`, CodeInvalidParameters, "PhoneNumber must be a JSON string"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var p sendParams
