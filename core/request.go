@@ -132,7 +132,8 @@ func checkTemplateParam(s string) error {
 	if code := members["code"]; len(code) <= 2 || code[0] != '"' {
 		return &ParamError{"TemplateParam", `must contain a "code" string ("##code##" lets Alibaba generate and verify it)`}
 	}
-	validTemplateParam.Store(&s)
+	valid := s // stored apart from s, so that s need not live on the heap
+	validTemplateParam.Store(&valid)
 	return nil
 }
 

@@ -110,23 +110,20 @@ func (c *Config) validateRecords(p *problems) {
 	}
 }
 
-// attemptKeys name the lists of sends and checks in the store of the number
-// whose phoneHash is num.
-func attemptKeys(num string) (sends, checks string) {
-	return "attempts:" + num, "checks:" + num
-}
+// sendsKey and checksKey name the lists of sends and of checks in the
+// store of the number whose phoneHash is num.
+func sendsKey(num string) string  { return "attempts:" + num }
+func checksKey(num string) string { return "checks:" + num }
 
 // recordSend pushes a send that succeeded onto the log of its number, num.
 func (s *Service) recordSend(ctx context.Context, num string, req *core.SendRequest, bizID string, test bool, al *accessLog) {
-	sends, _ := attemptKeys(num)
-	s.pushRecord(ctx, sends, sendRecord{BizID: bizID, At: s.now().UnixMilli(), TemplateCode: req.TemplateCode,
+	s.pushRecord(ctx, sendsKey(num), sendRecord{BizID: bizID, At: s.now().UnixMilli(), TemplateCode: req.TemplateCode,
 		SchemeName: req.SchemeName, OutID: req.OutID, Test: test}, maxAttempts, al)
 }
 
 // recordCheck pushes a judged check onto the log of its number, num.
 func (s *Service) recordCheck(ctx context.Context, num string, req *core.CheckRequest, ans *CheckAnswer, al *accessLog) {
-	_, checks := attemptKeys(num)
-	s.pushRecord(ctx, checks, checkRecord{At: s.now().UnixMilli(), SchemeName: req.SchemeName,
+	s.pushRecord(ctx, checksKey(num), checkRecord{At: s.now().UnixMilli(), SchemeName: req.SchemeName,
 		Pass: ans.Model.VerifyResult == core.VerifyPass}, maxAttemptChecks, al)
 }
 
@@ -223,12 +220,12 @@ func (s *Service) listAttempts(ctx context.Context, q attemptsQuery, al *accessL
 	if err := (&core.CheckRequest{PhoneNumber: q.PhoneNumber, CountryCode: q.CountryCode, VerifyCode: "0000"}).Validate(); err != nil {
 		return nil, fromCore(err)
 	}
-	sendKey, checkKey := attemptKeys(s.phoneHash(q.CountryCode, q.PhoneNumber))
-	rawSends, err := s.store.List(ctx, sendKey)
+	num := s.phoneHash(q.CountryCode, q.PhoneNumber)
+	rawSends, err := s.store.List(ctx, sendsKey(num))
 	if err != nil {
 		return nil, storeDown(err)
 	}
-	rawChecks, err := s.store.List(ctx, checkKey)
+	rawChecks, err := s.store.List(ctx, checksKey(num))
 	if err != nil {
 		return nil, storeDown(err)
 	}

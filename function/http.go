@@ -209,18 +209,19 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {
 			return nil, newError(CodeUnsupportedMedia, "Content-Type must be application/json")
 		}
 	}
-	return readLimited(w, r, MaxBodyBytes, CodeBodyTooLarge, "body is larger than "+strconv.Itoa(MaxBodyBytes)+" bytes")
+	return readLimited(w, r, MaxBodyBytes, CodeBodyTooLarge, bodyTooLarge)
 }
+
+var bodyTooLarge = "body is larger than " + strconv.Itoa(MaxBodyBytes) + " bytes"
 
 // readLimited reads r's body up to limit bytes; a longer one is refused
 // with tooLarge and msg.
 func readLimited(w http.ResponseWriter, r *http.Request, limit int64, tooLarge, msg string) ([]byte, *apiError) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	var mbe *http.MaxBytesError
-	switch {
-	case errors.As(err, &mbe):
-		return nil, newError(tooLarge, msg)
-	case err != nil:
+	if err != nil {
+		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+			return nil, newError(tooLarge, msg)
+		}
 		return nil, newError(CodeInvalidJSON, "could not read the body")
 	}
 	return body, nil

@@ -104,8 +104,7 @@ func (s *Service) intervalLeft(ctx context.Context, num string, req *core.SendRe
 	if !core.IsFrequencyFail(e.cause) {
 		return
 	}
-	sends, _ := attemptKeys(num)
-	raw, err := s.store.List(ctx, sends)
+	raw, err := s.store.List(ctx, sendsKey(num))
 	if err != nil {
 		e.cause = errors.Join(e.cause, err)
 		return
