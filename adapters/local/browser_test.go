@@ -549,7 +549,7 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("codes read from %s: %v (%v), want [%s]", page.URL, got, err, sent[0])
 		}
 		forgotten, err := chromedp.Run(other, chromedp.Evaluate[[]string](`fetch(`+strconv.Quote(api+"/emulator/reset")+`, {method: "POST"}).then((r) => r.json()).then((j) => j.Forgotten)`, chromedp.EvalAwaitPromise))
-		if err != nil || strings.Join(forgotten, ",") != "codes,limits,idempotency,attempts" {
+		if err != nil || strings.Join(forgotten, ",") != "codes,limits,idempotency,receipts,attempts" {
 			t.Errorf("reset from another origin: %v (%v)", forgotten, err)
 		}
 		if got, err := chromedp.Run(other, chromedp.Evaluate[[]string](read, chromedp.EvalAwaitPromise)); err != nil || len(got) != 0 {

@@ -175,7 +175,7 @@ func TestEmulatorRoutes(t *testing.T) {
 	}
 
 	resp, body = do(t, doc, "POST", base+"/emulator/reset", "", "Origin", "http://localhost:5173")
-	if resp.StatusCode != 200 || !bytes.Contains(body, []byte(`"Forgotten":["codes","limits","idempotency","attempts"]`)) || resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+	if resp.StatusCode != 200 || !bytes.Contains(body, []byte(`"Forgotten":["codes","limits","idempotency","receipts","attempts"]`)) || resp.Header.Get("Access-Control-Allow-Origin") != "*" {
 		t.Fatalf("reset: %d %v %s", resp.StatusCode, resp.Header, body)
 	}
 	if _, body := do(t, doc, "GET", base+"/emulator/codes?PhoneNumber="+phone, ""); !bytes.Contains(body, []byte(`"Codes":[]`)) {

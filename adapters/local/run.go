@@ -243,7 +243,7 @@ func resetHandler(f *dypnstest.Fake, mem *limit.Memory) http.Handler {
 		msg := "forgotten: codes, limits, idempotency records, receipts and attempts"
 		if mem != nil {
 			mem.Reset()
-			forgotten = append(forgotten, "limits", "idempotency", "attempts")
+			forgotten = append(forgotten, "limits", "idempotency", "receipts", "attempts")
 		} else {
 			msg = "forgotten: codes; LIMIT_STORE=redis keeps its limits, idempotency records, receipts and attempts"
 		}
