@@ -128,7 +128,7 @@ func printBanner(out io.Writer, addr string, cfg function.Config, fake *dypnstes
 	if fake != nil {
 		fmt.Fprintf(out, "smsverify EMULATOR MODE: no Alibaba Cloud credentials are set, so no SMS is sent.\n"+
 			"  Codes are printed here and listed at GET http://%s/emulator/codes?PhoneNumber=...\n"+
-			"  POST /emulator/reset forgets codes, limits, idempotency records and attempts.\n"+
+			"  POST /emulator/reset forgets codes, limits, idempotency records, receipts and attempts.\n"+
 			"  Set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET to send real SMS.\n"+
 			"  Delivery receipts reach POST /reports %s after each send (FAILED for EMULATOR_FAIL_NUMBERS);\n"+
 			"  attempts are listed at GET http://%s/emulator/attempts?PhoneNumber=...\n", addr, cfg.EmulatorReportDelay, addr)
