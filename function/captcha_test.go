@@ -303,6 +303,7 @@ func TestCaptchaConfig(t *testing.T) {
 }
 
 func TestCaptchaEnv(t *testing.T) {
+	unsetConfigEnv(t)
 	t.Setenv("CAPTCHA_PROVIDER", "hcaptcha")
 	t.Setenv("CAPTCHA_SECRET", "0x0000000000000000000000000000000000000000")
 	t.Setenv("CAPTCHA_SITE_KEY", "10000000-ffff-ffff-ffff-000000000001")
@@ -336,6 +337,7 @@ func TestCaptchaEnv(t *testing.T) {
 // prefix and the region its web SDK needs, derived from CAPTCHA_ENDPOINT,
 // and neither for other providers.
 func TestCaptchaClientRegion(t *testing.T) {
+	unsetConfigEnv(t)
 	t.Setenv("CAPTCHA_PROVIDER", "aliyun")
 	t.Setenv("CAPTCHA_SCENE_ID", "scene-7")
 	t.Setenv("CAPTCHA_PREFIX", "1gw1pf")

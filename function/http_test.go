@@ -454,14 +454,7 @@ func TestConfig(t *testing.T) {
 }
 
 // unsetConfigEnv clears every variable Config reads, for this test.
-func unsetConfigEnv(t *testing.T) {
-	v := reflect.TypeOf(Config{})
-	for i := range v.NumField() {
-		name := v.Field(i).Tag.Get("envconfig")
-		t.Setenv(name, "") // restores the old value after the test
-		os.Unsetenv(name)
-	}
-}
+func unsetConfigEnv(t *testing.T) { envdefaults.Unset(t, Config{}) }
 
 // TestDefaultConfigMatchesEnv: the test helper defaultConfig (the default
 // tags, filled by envdefaults) is what LoadConfig reads from an empty

@@ -13,6 +13,7 @@ import (
 
 	"smsverify/core/dypnstest"
 	"smsverify/function"
+	"smsverify/internal/envdefaults"
 )
 
 // TestSQSBatch: records run in order; only the transient failure is retried.
@@ -198,6 +199,7 @@ func wrong(c string) string {
 }
 
 func TestNewHandlerFromEnv(t *testing.T) {
+	envdefaults.Unset(t, function.Config{}) // the shell's settings are not the test's
 	creds := dypnstest.TestCredentials()
 	tests := []struct {
 		name    string

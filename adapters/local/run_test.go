@@ -9,13 +9,14 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"smsverify/core/dypnstest"
+	"smsverify/function"
+	"smsverify/internal/envdefaults"
 	"smsverify/internal/syncbuf"
 	"smsverify/internal/testclock"
 )
@@ -64,12 +65,10 @@ func post(t *testing.T, url, body string) (int, map[string]any) {
 	return resp.StatusCode, m
 }
 
-func clearCredentials(t *testing.T) {
-	for _, k := range []string{"ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN", "LIMIT_STORE", "REDIS_URL", "DYPNS_ENDPOINT"} {
-		t.Setenv(k, "")
-		os.Unsetenv(k)
-	}
-}
+// clearCredentials unsets every variable function.Config reads, the
+// credentials among them, so that a test starts in emulator mode with the
+// defaults whatever the developer's shell sets.
+func clearCredentials(t *testing.T) { envdefaults.Unset(t, function.Config{}) }
 
 // setCredentials sets the fake's test AccessKey, so the adapter talks to
 // endpoint (when not empty) instead of running in emulator mode.

@@ -1,15 +1,18 @@
 // Package envdefaults fills a struct from its fields' `default:"…"` tags,
 // the way github.com/kelseyhightower/envconfig does for variables that are
 // not set, without reading the environment. Tests use it to build a
-// configuration (such as function.Config) with its documented defaults.
+// configuration (such as function.Config) with its documented defaults,
+// and to unset the variables such a configuration reads.
 package envdefaults
 
 import (
 	"encoding"
 	"fmt"
+	"os"
 	"reflect"
 	"strconv"
 	"strings"
+	"testing"
 	"time"
 )
 
@@ -110,4 +113,18 @@ func set(v reflect.Value, s string) error {
 		return fmt.Errorf("unsupported type %s", v.Type())
 	}
 	return nil
+}
+
+// Unset unsets, for the test t, every variable named by an `envconfig` tag
+// of the struct v, so that what the test loads is its own settings and the
+// defaults, never the shell's; t.Setenv restores each one after the test.
+func Unset(t testing.TB, v any) {
+	t.Helper()
+	typ := reflect.TypeOf(v)
+	for i := range typ.NumField() {
+		if name := typ.Field(i).Tag.Get("envconfig"); name != "" {
+			t.Setenv(name, "")
+			os.Unsetenv(name)
+		}
+	}
 }

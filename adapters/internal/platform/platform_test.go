@@ -11,6 +11,7 @@ import (
 
 	"smsverify/core/dypnstest"
 	"smsverify/function"
+	"smsverify/internal/envdefaults"
 )
 
 type ctxKey struct{}
@@ -131,6 +132,7 @@ func TestResponseWriter(t *testing.T) {
 }
 
 func TestNewService(t *testing.T) {
+	envdefaults.Unset(t, function.Config{}) // the shell's settings are not the test's
 	creds := dypnstest.TestCredentials()
 	t.Setenv("LIMIT_STORE", "memory")
 	t.Setenv("DYPNS_ENDPOINT", "https://dypnsapi.aliyuncs.com")
