@@ -212,6 +212,7 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {
 	return readLimited(w, r, MaxBodyBytes, CodeBodyTooLarge, bodyTooLarge)
 }
 
+// bodyTooLarge is the message of BODY_TOO_LARGE.
 var bodyTooLarge = "body is larger than " + strconv.Itoa(MaxBodyBytes) + " bytes"
 
 // readLimited reads r's body up to limit bytes; a longer one is refused

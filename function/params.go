@@ -63,13 +63,14 @@ type captchaToken struct {
 }
 
 // decodeParams decodes the JSON object body into dst (a *sendParams or
-// *checkParams) for c, in one pass over the text. Every key must be one of
-// set.fields (else INVALID_PARAMETERS: unknown field) and, for a public
-// caller, one of set.public (else FIELD_NOT_ALLOWED); keys are matched
-// exactly, whereas json.Unmarshal into a struct would match them in any
-// case, so each member is decoded into the field its key names. An
-// event's envelope keys are its own. Of several values of the wrong type
-// the first key in sorted order is named, as check names bad keys.
+// *checkParams) for c: the body is split into its members once, and each
+// member is decoded into the field its exact key names. Every key must be
+// one of set.fields (else INVALID_PARAMETERS: unknown field) and, for a
+// public caller, one of set.public (else FIELD_NOT_ALLOWED); keys are
+// matched exactly, whereas json.Unmarshal into the struct would match them
+// in any case. An event's envelope keys are its own. Of several values of
+// the wrong type the first key in sorted order is named, as check names
+// bad keys.
 func decodeParams(body []byte, c caller, set paramSet, dst any) *apiError {
 	var members map[string]json.RawMessage
 	if err := json.Unmarshal(body, &members); err != nil || members == nil {
