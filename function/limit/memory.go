@@ -393,9 +393,10 @@ func (m *Memory) sweepIdem(now time.Time) {
 	m.idemSweep = max(minSweep, 2*len(m.idem))
 }
 
-// Reset forgets everything: every window, used-code mark and idempotency
-// record (the local emulator's POST /emulator/reset). Calls in flight finish
-// against the emptied store.
+// Reset forgets everything: every window, used-code mark, idempotency
+// record, value written once (delivery receipts) and list (attempts): the
+// local emulator's POST /emulator/reset. Calls in flight finish against the
+// emptied store.
 func (m *Memory) Reset() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
