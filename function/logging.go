@@ -90,7 +90,7 @@ func (s *Service) logAccess(ctx context.Context, a *accessLog, start time.Time) 
 		slog.String("request_id", RequestID(ctx)),
 		slog.String("action", a.Action),
 		slog.String("caller", a.Caller),
-		slog.Any("phone", a.Phone),
+		slog.String("phone", a.Phone.String()),
 		slog.String("client_ip", a.ClientIP),
 		slog.String("code", a.Code),
 		slog.Int("status", a.Status),
