@@ -56,7 +56,7 @@ type Memory struct {
 
 	values     map[keyHash]value // values written once (PutNew)
 	valueSweep int               // sweep values when len(values) reaches this
-	lists      map[keyHash]*list // capped lists (Push)
+	lists      map[keyHash]list  // capped lists (Push)
 	listSweep  int               // sweep lists when len(lists) reaches this
 	listItems  int               // values in all lists: each is an entry
 
@@ -113,7 +113,7 @@ func NewMemoryWith(o MemoryOptions) *Memory {
 
 		values:     make(map[keyHash]value),
 		valueSweep: minSweep,
-		lists:      make(map[keyHash]*list),
+		lists:      make(map[keyHash]list),
 		listSweep:  minSweep,
 	}
 }

@@ -2,6 +2,7 @@ package limit
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -71,10 +72,19 @@ type value struct {
 	expiry int64 // Unix ns
 }
 
-// list is Memory's capped list, newest first.
+// list is Memory's capped list: its n values, newest first, each as its
+// length (a uvarint) and its bytes, in one slice. One allocation holds a
+// whole list, with no pointers in it for the garbage collector to follow.
 type list struct {
-	items  [][]byte
+	data   []byte
+	n      int
 	expiry int64 // Unix ns
+}
+
+// nextValue splits the first value off data.
+func nextValue(data []byte) (val, rest []byte) {
+	n, k := binary.Uvarint(data)
+	return data[k : k+int(n)], data[k+int(n):]
 }
 
 // PutNew implements Store.
@@ -160,25 +170,21 @@ func (m *Memory) Push(ctx context.Context, key string, val []byte, max int, ttl 
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.now()
-	l := m.list(id, now)
-	if l == nil || len(l.items) < max {
+	l, _ := m.list(id, now)
+	if l.n < max {
 		// A new value is a new entry; one that pushes the oldest out is not.
 		if err := m.room(1, now.UnixMilli()); err != nil {
 			return fmt.Errorf("limit: push: %w", err)
 		}
-		if l == nil {
-			l = &list{}
-			m.lists[id] = l
-		}
 	}
-	n := len(l.items)
-	l.items = slices.Insert(l.items, 0, slices.Clone(val))
-	if len(l.items) > max {
-		clear(l.items[max:])
-		l.items = l.items[:max]
+	keep, rest := 0, l.data // the values kept after val: at most max-1
+	for ; keep < l.n && keep < max-1; keep++ {
+		_, rest = nextValue(rest)
 	}
-	m.listItems += len(l.items) - n
-	l.expiry = now.Add(ttl).UnixNano()
+	data := binary.AppendUvarint(make([]byte, 0, binary.MaxVarintLen64+len(val)+len(l.data)-len(rest)), uint64(len(val)))
+	data = append(append(data, val...), l.data[:len(l.data)-len(rest)]...)
+	m.listItems += keep + 1 - l.n
+	m.lists[id] = list{data: data, n: keep + 1, expiry: now.Add(ttl).UnixNano()}
 	if len(m.lists) >= m.listSweep {
 		m.sweepLists(now)
 	}
@@ -195,26 +201,28 @@ func (m *Memory) List(ctx context.Context, key string) ([][]byte, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	l := m.list(m.hash(key, -2), m.now())
-	if l == nil {
+	l, ok := m.list(m.hash(key, -2), m.now())
+	if !ok {
 		return nil, nil
 	}
-	out := make([][]byte, len(l.items))
-	for i, v := range l.items {
+	out := make([][]byte, l.n)
+	for i, rest := 0, l.data; i < l.n; i++ {
+		var v []byte
+		v, rest = nextValue(rest)
 		out[i] = slices.Clone(v)
 	}
 	return out, nil
 }
 
 // list returns id's live list, dropping an expired one.
-func (m *Memory) list(id keyHash, now time.Time) *list {
-	l := m.lists[id]
-	if l != nil && now.UnixNano() >= l.expiry {
+func (m *Memory) list(id keyHash, now time.Time) (list, bool) {
+	l, ok := m.lists[id]
+	if ok && now.UnixNano() >= l.expiry {
 		delete(m.lists, id)
-		m.listItems -= len(l.items)
-		return nil
+		m.listItems -= l.n
+		return list{}, false
 	}
-	return l
+	return l, ok
 }
 
 // sweepValues drops the values expired at now.

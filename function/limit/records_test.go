@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -134,6 +135,29 @@ func testRecords(t *testing.T, newHarness func(t *testing.T) harness) {
 		h.advance(t, 10*time.Minute)
 		if got, err := h.store.List(ctx, "l"); err != nil || len(got) != 0 {
 			t.Fatalf("List after expiry = %q, %v; want none", strs(got), err)
+		}
+	})
+
+	t.Run("PushKeepsValuesWhole", func(t *testing.T) {
+		h := newHarness(t)
+		vals := []string{"", "a", strings.Repeat("b", 127), strings.Repeat("c", 128), strings.Repeat("长", 100)}
+		for _, v := range vals {
+			if err := h.store.Push(ctx, "w", []byte(v), 4, time.Hour); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := h.store.List(ctx, "w")
+		if want := []string{vals[4], vals[3], vals[2], vals[1]}; err != nil || !slices.Equal(strs(got), want) {
+			t.Fatalf("List = %q, %v; want %q", strs(got), err, want)
+		}
+		got[0][0] = 'x' // a copy: the store keeps its own
+		// A push with a smaller max keeps that many.
+		if err := h.store.Push(ctx, "w", []byte("d"), 2, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		got, err = h.store.List(ctx, "w")
+		if want := []string{"d", vals[4]}; err != nil || !slices.Equal(strs(got), want) {
+			t.Fatalf("List after a push with max 2 = %q, %v; want %q", strs(got), err, want)
 		}
 	})
 
