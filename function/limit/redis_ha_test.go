@@ -131,29 +131,11 @@ func TestRedisCluster(t *testing.T) {
 	stores := []*Redis{open(), open()}
 
 	t.Run("ExactOverTwoInstances", func(t *testing.T) {
-		k := req("send:global", "7/1h")
-		var allowed atomic.Int64
-		var wg sync.WaitGroup
-		errs := make(chan error, 100)
-		for i := range 100 {
-			wg.Go(func() {
-				d, err := stores[i%2].Allow(bg, at(0), k)
-				if err != nil {
-					errs <- err
-				} else if d.Allowed {
-					allowed.Add(1)
-				}
-			})
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Fatal(err)
-		}
-		if got := allowed.Load(); got != 7 {
+		both := []Store{stores[0], stores[1]}
+		if got := concurrentAllows(t, both, req("send:global", "7/1h"), 100, func(int) time.Time { return at(0) }); got != 7 {
 			t.Fatalf("%d of 100 allowed across two instances, want 7", got)
 		}
-		if got := concurrentMarks(t, []Store{stores[0], stores[1]}, "used:c", time.Minute, 100); got != 1 {
+		if got := concurrentMarks(t, both, "used:c", time.Minute, 100); got != 1 {
 			t.Fatalf("%d of 100 MarkUsed calls got true, want 1", got)
 		}
 		if err := stores[0].Ping(bg); err != nil {

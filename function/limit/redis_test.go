@@ -13,7 +13,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -167,29 +166,9 @@ func redisHarness(t *testing.T) harness {
 }
 
 func TestRedisTwoInstances(t *testing.T) {
-	ctx := context.Background()
 	prefix := testPrefix(t)
 	stores := []Store{redisStore(t, prefix), redisStore(t, prefix)}
-	k := req("send:global", "7/1h")
-	var allowed atomic.Int64
-	errs := make(chan error, 200)
-	var wg sync.WaitGroup
-	for i := range 200 {
-		wg.Go(func() {
-			d, err := stores[i%2].Allow(ctx, at(time.Duration(i)*time.Millisecond), k)
-			if err != nil {
-				errs <- err
-			} else if d.Allowed {
-				allowed.Add(1)
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
-	if got := allowed.Load(); got != 7 {
+	if got := concurrentAllows(t, stores, req("send:global", "7/1h"), 200, msApart); got != 7 {
 		t.Fatalf("%d of 200 allowed across two clients, want 7", got)
 	}
 

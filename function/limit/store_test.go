@@ -297,28 +297,7 @@ func testStore(t *testing.T, newHarness func(t *testing.T) harness) {
 
 	t.Run("AllowConcurrent", func(t *testing.T) {
 		s := newHarness(t).store
-		k := req("hot", "7/1m")
-		var n atomic.Int64
-		errs := make(chan error, 200)
-		var wg sync.WaitGroup
-		for i := range 200 {
-			wg.Go(func() {
-				d, err := s.Allow(ctx, at(time.Duration(i)*time.Millisecond), k)
-				if err != nil {
-					errs <- err
-					return
-				}
-				if d.Allowed {
-					n.Add(1)
-				}
-			})
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Fatal(err)
-		}
-		if got := n.Load(); got != 7 {
+		if got := concurrentAllows(t, []Store{s}, req("hot", "7/1m"), 200, msApart); got != 7 {
 			t.Fatalf("%d of 200 allowed, want 7", got)
 		}
 	})
@@ -609,6 +588,35 @@ func wantMark(t *testing.T, s Store, key string, ttl time.Duration, want bool) {
 
 // concurrentMarks calls MarkUsed on key n times at once, spread over
 // stores, and returns how many calls got true.
+// concurrentAllows makes n concurrent Allow calls for r across stores in
+// turn, the i-th at when(i), and returns how many were allowed; an error
+// fails the test.
+func concurrentAllows(t *testing.T, stores []Store, r Request, n int, when func(i int) time.Time) int64 {
+	t.Helper()
+	var allowed atomic.Int64
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			d, err := stores[i%len(stores)].Allow(context.Background(), when(i), r)
+			if err != nil {
+				errs <- err
+			} else if d.Allowed {
+				allowed.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	return allowed.Load()
+}
+
+// msApart is the time of the i-th of concurrent calls, a millisecond apart.
+func msApart(i int) time.Time { return at(time.Duration(i) * time.Millisecond) }
+
 func concurrentMarks(t *testing.T, stores []Store, key string, ttl time.Duration, n int) int64 {
 	t.Helper()
 	var wins atomic.Int64
