@@ -109,16 +109,8 @@ func TestRuntimeAPI(t *testing.T) {
 
 	fake := dypnstest.NewServer(dypnstest.Options{Credentials: []core.Credentials{stsCreds}})
 	t.Cleanup(fake.Close)
-	warmed := make(chan string, 1) // the first request that is no action call
-	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
-			select {
-			case warmed <- r.Method + " " + r.URL.Path:
-			default:
-			}
-		}
-		fake.ServeHTTP(w, r)
-	}))
+	watched, warmed := dypnstest.WarmUp(fake)
+	upstream := httptest.NewServer(watched)
 	t.Cleanup(upstream.Close)
 
 	api := &runtimeAPI{

@@ -56,16 +56,8 @@ func TestRIE(t *testing.T) {
 	fake := dypnstest.NewServer(dypnstest.Options{})
 	t.Cleanup(fake.Close) // runs after the RIE is stopped
 
-	warmed := make(chan string, 1) // the first request that is no action call
-	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
-			select {
-			case warmed <- r.Method + " " + r.URL.Path:
-			default:
-			}
-		}
-		fake.ServeHTTP(w, r)
-	}))
+	watched, warmed := dypnstest.WarmUp(fake)
+	upstream := httptest.NewServer(watched)
 	t.Cleanup(upstream.Close)
 	base, logPath := startRIE(ctx, t, rie, bootstrap, dir, upstream.URL)
 	client := &http.Client{Timeout: 30 * time.Second}

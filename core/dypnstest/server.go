@@ -83,3 +83,20 @@ func (s *Server) Close() {
 		s.inFlight.Wait()
 	})
 }
+
+// WarmUp wraps h so that the method and path of the first request that is
+// not a POST (a client opening its connection ahead of the calls, as
+// function.Service.Warm does with HEAD /) arrive on the returned channel;
+// later ones are served without a word.
+func WarmUp(h http.Handler) (http.Handler, <-chan string) {
+	first := make(chan string, 1)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			select {
+			case first <- r.Method + " " + r.URL.Path:
+			default:
+			}
+		}
+		h.ServeHTTP(w, r)
+	}), first
+}
