@@ -443,25 +443,21 @@ func retrying(ctx context.Context, f func() (any, error)) (any, error) {
 
 // do runs one command; a nil reply is nil, not an error.
 func (r *Redis) do(ctx context.Context, args ...any) (any, error) {
-	return retrying(ctx, func() (any, error) {
-		v, err := r.c.Do(ctx, args...).Result()
-		if err == redis.Nil {
-			return nil, nil
-		}
-		return v, err
-	})
+	return retrying(ctx, func() (any, error) { return nilReply(r.c.Do(ctx, args...).Result()) })
 }
 
 // run runs a script with EVALSHA, falling back to EVAL when Redis does not
 // have it cached; a nil reply is nil, not an error.
 func (r *Redis) run(ctx context.Context, s *redis.Script, keys []string, args ...any) (any, error) {
-	return retrying(ctx, func() (any, error) {
-		v, err := s.Run(ctx, r.c, keys, args...).Result()
-		if err == redis.Nil {
-			return nil, nil
-		}
-		return v, err
-	})
+	return retrying(ctx, func() (any, error) { return nilReply(s.Run(ctx, r.c, keys, args...).Result()) })
+}
+
+// nilReply turns go-redis's redis.Nil, a nil reply, into a nil value.
+func nilReply(v any, err error) (any, error) {
+	if err == redis.Nil {
+		return nil, nil
+	}
+	return v, err
 }
 
 // int64s reads a reply of integers.
