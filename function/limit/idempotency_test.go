@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -147,29 +145,15 @@ func testIdempotency(t *testing.T, newHarness func(t *testing.T) harness) {
 
 	t.Run("ConcurrentClaimsOneWinner", func(t *testing.T) {
 		s := newHarness(t).store
-		var won atomic.Int64
-		errs := make(chan error, 200)
-		var wg sync.WaitGroup
-		for range 200 {
-			wg.Go(func() {
-				c, err := s.Claim(ctx, "hot", "fp", lease)
-				switch {
-				case err != nil:
-					errs <- err
-				case c.Token != "":
-					won.Add(1)
-				case c.Existing.Fingerprint != "fp" || c.Existing.Done:
-					errs <- errors.New("a losing claim saw a wrong record")
-				}
-			})
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Fatal(err)
-		}
-		if n := won.Load(); n != 1 {
-			t.Fatalf("%d of 200 concurrent claims won, want 1", n)
+		won := concurrently(t, 200, func(int) (bool, error) {
+			c, err := s.Claim(ctx, "hot", "fp", lease)
+			if err == nil && c.Token == "" && (c.Existing.Fingerprint != "fp" || c.Existing.Done) {
+				err = errors.New("a losing claim saw a wrong record")
+			}
+			return c.Token != "", err
+		})
+		if won != 1 {
+			t.Fatalf("%d of 200 concurrent claims won, want 1", won)
 		}
 	})
 
@@ -254,29 +238,17 @@ func TestRedisIdempotencyTwoInstances(t *testing.T) {
 	prefix := testPrefix(t)
 	a, b := redisStore(t, prefix), redisStore(t, prefix)
 
-	var won atomic.Int64
-	var wg sync.WaitGroup
 	tokens := make(chan string, 1)
-	for i := range 200 {
-		s := Store(a)
-		if i%2 == 1 {
-			s = b
+	stores := []Store{a, b}
+	won := concurrently(t, 200, func(i int) (bool, error) {
+		c, err := stores[i%2].Claim(ctx, "hot", "fp", time.Minute)
+		if c.Token != "" {
+			tokens <- c.Token
 		}
-		wg.Go(func() {
-			c, err := s.Claim(ctx, "hot", "fp", time.Minute)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			if c.Token != "" {
-				won.Add(1)
-				tokens <- c.Token
-			}
-		})
-	}
-	wg.Wait()
-	if n := won.Load(); n != 1 {
-		t.Fatalf("%d of 200 concurrent claims won, want 1", n)
+		return c.Token != "", err
+	})
+	if won != 1 {
+		t.Fatalf("%d of 200 concurrent claims won, want 1", won)
 	}
 	tok := <-tokens
 	// Whichever instance won, the other completes nothing without the token

@@ -588,21 +588,20 @@ func wantMark(t *testing.T, s Store, key string, ttl time.Duration, want bool) {
 
 // concurrentMarks calls MarkUsed on key n times at once, spread over
 // stores, and returns how many calls got true.
-// concurrentAllows makes n concurrent Allow calls for r across stores in
-// turn, the i-th at when(i), and returns how many were allowed; an error
-// fails the test.
-func concurrentAllows(t *testing.T, stores []Store, r Request, n int, when func(i int) time.Time) int64 {
+// concurrently runs call(0) … call(n-1) at once and returns how many
+// said true; an error fails the test.
+func concurrently(t *testing.T, n int, call func(i int) (bool, error)) int64 {
 	t.Helper()
-	var allowed atomic.Int64
+	var yes atomic.Int64
 	errs := make(chan error, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			d, err := stores[i%len(stores)].Allow(context.Background(), when(i), r)
+			ok, err := call(i)
 			if err != nil {
 				errs <- err
-			} else if d.Allowed {
-				allowed.Add(1)
+			} else if ok {
+				yes.Add(1)
 			}
 		})
 	}
@@ -611,33 +610,29 @@ func concurrentAllows(t *testing.T, stores []Store, r Request, n int, when func(
 	for err := range errs {
 		t.Fatal(err)
 	}
-	return allowed.Load()
+	return yes.Load()
+}
+
+// concurrentAllows makes n concurrent Allow calls for r across stores in
+// turn, the i-th at when(i), and returns how many were allowed.
+func concurrentAllows(t *testing.T, stores []Store, r Request, n int, when func(i int) time.Time) int64 {
+	t.Helper()
+	return concurrently(t, n, func(i int) (bool, error) {
+		d, err := stores[i%len(stores)].Allow(context.Background(), when(i), r)
+		return d.Allowed, err
+	})
 }
 
 // msApart is the time of the i-th of concurrent calls, a millisecond apart.
 func msApart(i int) time.Time { return at(time.Duration(i) * time.Millisecond) }
 
+// concurrentMarks makes n concurrent MarkUsed calls for key across stores
+// in turn and returns how many marked it.
 func concurrentMarks(t *testing.T, stores []Store, key string, ttl time.Duration, n int) int64 {
 	t.Helper()
-	var wins atomic.Int64
-	errs := make(chan error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			ok, err := stores[i%len(stores)].MarkUsed(context.Background(), key, ttl)
-			if err != nil {
-				errs <- err
-			} else if ok {
-				wins.Add(1)
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
-	return wins.Load()
+	return concurrently(t, n, func(i int) (bool, error) {
+		return stores[i%len(stores)].MarkUsed(context.Background(), key, ttl)
+	})
 }
 
 // benchAllow measures Allow with keys rotating over 1000 phones at 5/1m and
